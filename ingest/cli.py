@@ -1,0 +1,204 @@
+"""The ``ingest`` command line.
+
+Exit codes: 0 success, 1 some source or entry failed (the rest was stored), 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+
+from ingest import __version__, logs
+from ingest.cpu import default_processes
+from ingest.errors import ConfigError
+from ingest.pipeline import Pipeline
+from ingest.report import source_row, stats, write_jsonl, write_source_table, write_text
+from ingest.settings import Settings, SourceConfig, load_settings
+from storage import migrate
+from storage import sources as source_store
+from storage.db import Database, StorageError
+from storage.sources import SourceSpec
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    # Accepted before or after the subcommand; SUPPRESS keeps a later default from hiding an earlier value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="TOML config (default: $INGEST_CONFIG, else config/ingest.toml)",
+    )
+    common.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default=argparse.SUPPRESS,
+        help="json off a terminal, console on one (default: auto)",
+    )
+    common.add_argument("--log-level", choices=logs.LEVELS, default=argparse.SUPPRESS)
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(prog="ingest", parents=[common], description=__doc__)
+    parser.add_argument("--version", action="version", version=f"ingest {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run-once", parents=[common], help="poll every enabled source once and finish")
+    run.add_argument(
+        "--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)"
+    )
+    run.add_argument("--json", action="store_true", help="print the run summary as one JSON line on stdout")
+    run.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: one per core)")
+    run.set_defaults(handler=cmd_run_once)
+
+    export = commands.add_parser("export", parents=[common], help="print every stored article")
+    export.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    export.set_defaults(handler=cmd_export)
+
+    source_cmd = commands.add_parser("sources", parents=[common], help="manage sources")
+    source_sub = source_cmd.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    listing = source_sub.add_parser("list", parents=[common], help="sources and their health")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_sources_list)
+
+    stat = commands.add_parser("stats", parents=[common], help="totals and per-source counts")
+    stat.add_argument("--json", action="store_true")
+    stat.set_defaults(handler=cmd_stats)
+
+    database = commands.add_parser("db", parents=[common], help="database maintenance")
+    database_sub = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = database_sub.add_parser("upgrade", parents=[common], help="migrate the schema to this release")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log_format, level = getattr(args, "log_format", "auto"), getattr(args, "log_level", "info")
+    logs.configure(log_format, level)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"ingest: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except StorageError as exc:
+        print(f"ingest: database: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ingest: interrupted", file=sys.stderr)
+        return 130
+
+
+def spec_of(source: SourceConfig) -> SourceSpec:
+    return SourceSpec(
+        name=source.name,
+        kind=source.kind,
+        url=source.url,
+        path=str(source.path) if source.path else None,
+        interval_s=source.interval,
+        full_text=source.full_text,
+        enabled=source.enabled,
+    )
+
+
+def open_database(settings: Settings) -> Database:
+    """The database at the current schema (an empty one is created), with the config's sources synced."""
+    db = Database(settings.database_url)
+    migrate.ensure_schema(db)
+    with db.write() as session:
+        source_store.sync_declared(session, [spec_of(s) for s in settings.sources])
+    return db
+
+
+def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            known = {s.name for s in source_store.all_sources(session)}
+        unknown = [name for name in args.source if name not in known]
+        if unknown:
+            raise ConfigError(
+                "unknown_source",
+                f"no source named {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(sorted(known)) or 'none'})",
+            )
+        if args.workers is not None and args.workers < 0:
+            raise ConfigError("invalid", "--workers must be 0 or more")
+        processes = args.workers if args.workers is not None else settings.workers or default_processes()
+        summary = asyncio.run(Pipeline(settings, db, processes).run_once(args.source))
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(summary.as_dict()), flush=True)
+    return summary.exit_code
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    def write(db: Database) -> int:
+        with db.read() as session:
+            return (write_jsonl if args.format == "jsonl" else write_text)(session, sys.stdout)
+
+    count = _with_db(settings, write)
+    structlog.get_logger().info("export_finished", articles=count, format=args.format)
+    return EXIT_OK
+
+
+def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
+    rows = _with_db(settings, _source_rows)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        write_source_table(rows, sys.stdout)
+    return EXIT_OK
+
+
+def _source_rows(db: Database) -> list[dict[str, Any]]:
+    with db.read() as session:
+        return [source_row(s) for s in source_store.all_sources(session)]
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    def collect(db: Database) -> dict[str, Any]:
+        with db.read() as session:
+            return stats(session)
+
+    figures = _with_db(settings, collect)
+    if args.json:
+        print(json.dumps(figures))
+        return EXIT_OK
+    for name in ("sources", "articles", "articles_near_duplicate", "sightings", "runs"):
+        print(f"{name:<24} {figures[name]}")
+    for source, states in sorted(figures["per_source"].items()):
+        print(f"  {source:<22} " + "  ".join(f"{state} {n}" for state, n in states.items()))
+    return EXIT_OK
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        before, after = migrate.upgrade(db)
+    finally:
+        db.close()
+    structlog.get_logger().info("db_upgraded", before=before, after=after)
+    return EXIT_OK
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Any]) -> Any:
+    db = open_database(settings)
+    try:
+        return work(db)
+    finally:
+        db.close()

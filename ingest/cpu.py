@@ -1,0 +1,68 @@
+"""CPU work off the event loop: feed parsing, extraction, normalisation, in a process pool.
+
+Jobs are plain module-level functions of picklable values. With ``processes=0`` they run in a
+thread instead (tests, and one-off commands where starting processes costs more than it saves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from ingest.dedupe import assign_keys
+from ingest.extract import extract
+from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed
+from ingest.normalize import normalize
+from ingest.parse import parse_feed
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def parse_job(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFeed, list[Entry]]:
+    feed = parse_feed(body, url, content_type)
+    return feed, assign_keys(feed.entries)
+
+
+def article_job(page: Page | None, hints: EntryHints, fallback_url: str, fetched_at_iso: str) -> ArticleDraft:
+    from datetime import datetime
+
+    fetched_at = page.fetched_at if page is not None else datetime.fromisoformat(fetched_at_iso)
+    url = page.final_url if page is not None else fallback_url
+    return normalize(extract(page, hints), hints, url, fetched_at)
+
+
+def default_processes() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class CpuPool:
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._executor: Executor | None = None
+
+    def _started(self) -> Executor:
+        if self._executor is None:
+            if self.processes == 0:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-cpu")
+            else:
+                # forkserver: workers fork from a clean process that has already imported the
+                # stages (fast start), never from this threaded one (fork would copy held locks).
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["ingest.cpu"])
+                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+        return self._executor
+
+    async def run(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        assert not kwargs, "jobs take positional arguments only"
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._started(), job, *args)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

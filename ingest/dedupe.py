@@ -1,0 +1,100 @@
+"""Identity: entry keys (per source, before any page is fetched) and content hashes (across sources).
+
+Pure functions. An entry's key is its GUID, else its canonical link, else its title and date; the
+known ways feeds get GUIDs wrong are handled here so that the storage's unique constraint on
+(source, key) can be the final arbiter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from ingest.models import Entry, RawEntry
+from ingest.urls import canonicalize
+
+_WORD = re.compile(r"\w+")
+
+
+def digest(text: str) -> str:
+    """A short stable hex digest for keys and lookups (not for security)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def link_key(link: str) -> str:
+    return digest(link)
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text's words, case-folded: copies that differ only in spacing,
+    punctuation or case hash the same."""
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return hashlib.sha256(" ".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
+    """Give every entry a key that is unique within the feed; drop exact repeats (first kept)."""
+    links = _canonical_links(raw_entries)
+    shared_guids = _ambiguous_guids(raw_entries, links)
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for raw, link in zip(raw_entries, links, strict=True):
+        identity = _identity(raw, link, raw.guid in shared_guids)
+        if identity is None:
+            continue
+        key = digest(identity)
+        if key in seen:
+            continue
+        seen.add(key)
+        entries.append(
+            Entry(
+                key=key,
+                guid=raw.guid,
+                link=link,
+                title=raw.title,
+                summary=raw.summary,
+                content=raw.content,
+                author=raw.author,
+                published_at=raw.published_at,
+            )
+        )
+    return entries
+
+
+def _identity(raw: RawEntry, link: str | None, guid_is_shared: bool) -> str | None:
+    if raw.guid and not guid_is_shared:
+        return f"guid\0{raw.guid}"
+    if link:
+        return f"link\0{link}"
+    if raw.title:
+        when = raw.published_at.isoformat() if raw.published_at else ""
+        return f"title\0{raw.title.strip()}\0{when}"
+    body = raw.content or raw.summary
+    return f"body\0{digest(body)}" if body else None
+
+
+def _canonical_links(raw_entries: Sequence[RawEntry]) -> list[str | None]:
+    """Canonical links; a fragment survives only where it tells two entries' links apart."""
+    bare = [canonicalize(raw.link) if raw.link else None for raw in raw_entries]
+    full = [canonicalize(raw.link, keep_fragment=True) if raw.link else None for raw in raw_entries]
+    variants: defaultdict[str, set[str]] = defaultdict(set)
+    for short, long in zip(bare, full, strict=True):
+        if short and long:
+            variants[short].add(long)
+    return [
+        long if short and len(variants[short]) > 1 else short for short, long in zip(bare, full, strict=True)
+    ]
+
+
+def _ambiguous_guids(raw_entries: Sequence[RawEntry], links: Iterable[str | None]) -> set[str]:
+    """GUIDs that several different entries share (a broken feed): they identify nothing."""
+    owners: defaultdict[str, set[tuple[str | None, str | None]]] = defaultdict(set)
+    counts: Counter[str] = Counter()
+    for raw, link in zip(raw_entries, links, strict=True):
+        if raw.guid:
+            owners[raw.guid].add((link, raw.title))
+            counts[raw.guid] += 1
+    return {guid for guid, entries in owners.items() if counts[guid] > 1 and len(entries) > 1}

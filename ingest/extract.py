@@ -1,0 +1,170 @@
+"""Extraction: a page's article body and metadata, with the feed's own content as the fallback.
+
+HTML goes through trafilatura (comments excluded); plain text is taken as it is, for the normaliser to
+find its title and byline. When the page is missing, unsupported or yields too little, the feed's
+content is used instead and ``extractor`` says so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import lxml.html
+import trafilatura
+from charset_normalizer import from_bytes
+from lxml import etree
+
+from ingest.errors import ExtractError
+from ingest.models import EntryHints, Extracted, Page
+
+TRAFILATURA_VERSION = f"trafilatura {trafilatura.__version__}"
+MIN_BODY_CHARS = 200
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "tr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "ul",
+        "ol",
+        "table",
+        "figure",
+        "figcaption",
+        "dd",
+        "dt",
+        "hr",
+    }
+)
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
+
+
+def extract(page: Page | None, hints: EntryHints) -> Extracted:
+    """The best body we can get for one entry; raises ExtractError when there is none."""
+    if page is None:
+        return _from_feed(hints, None)
+    kind = page_kind(page)
+    if kind == "text":
+        return Extracted(
+            text=decode_text(page.body, page.content_type),
+            extractor="plaintext",
+            extractor_version="plaintext 1",
+        )
+    if kind != "html":
+        return _from_feed(
+            hints, f"{page.final_url} is {page.content_type or 'of an unknown type'}, not a page"
+        )
+    found = _trafilatura(page.body, page.final_url)
+    if len(found.text) >= MIN_BODY_CHARS:
+        return found
+    feed_text = html_text(hints.content or hints.summary or "")
+    if len(feed_text) > len(found.text):
+        return Extracted(
+            text=feed_text,
+            extractor="feed",
+            extractor_version=TRAFILATURA_VERSION,
+            title=found.title,
+            author=found.author,
+            published=found.published,
+            site_name=found.site_name,
+            canonical_url=found.canonical_url,
+            language=found.language,
+        )
+    if not found.text:
+        raise ExtractError("empty", f"{page.final_url} has no extractable text and the feed carries none")
+    return found
+
+
+def from_feed(hints: EntryHints) -> Extracted:
+    """The feed's own content, for sources that do not fetch pages or pages that failed."""
+    return _from_feed(hints, None)
+
+
+def _from_feed(hints: EntryHints, why: str | None) -> Extracted:
+    text = html_text(hints.content or hints.summary or "")
+    if not text:
+        reason = why or "the entry has no page to fetch"
+        raise ExtractError("empty", f"{reason}, and the feed carries no content for it")
+    return Extracted(text=text, extractor="feed", extractor_version=TRAFILATURA_VERSION)
+
+
+def page_kind(page: Page) -> str:
+    media = page.content_type.split(";")[0].strip().lower()
+    if media in {"text/html", "application/xhtml+xml"}:
+        return "html"
+    if media == "text/plain" or (not media and page.final_url.lower().endswith(".txt")):
+        return "text"
+    if not media and page.body.lstrip()[:1] == b"<":
+        return "html"
+    return "other"
+
+
+def decode_text(body: bytes, content_type: str) -> str:
+    declared = _CHARSET.search(content_type or "")
+    for encoding in ([declared.group(1)] if declared else []) + ["utf-8"]:
+        try:
+            return body.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    guess = from_bytes(body).best()
+    return str(guess) if guess is not None else body.decode("utf-8", "replace")
+
+
+def _trafilatura(body: bytes, url: str) -> Extracted:
+    try:
+        document: Any = trafilatura.bare_extraction(
+            body,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            deduplicate=False,
+        )
+    except Exception as exc:  # trafilatura raises assorted lxml and value errors on hostile markup
+        raise ExtractError("failed", f"trafilatura failed on {url}: {type(exc).__name__}: {exc}") from None
+    if document is None:
+        return Extracted(text="", extractor="trafilatura", extractor_version=TRAFILATURA_VERSION)
+    return Extracted(
+        text=str(getattr(document, "text", "") or ""),
+        extractor="trafilatura",
+        extractor_version=TRAFILATURA_VERSION,
+        title=getattr(document, "title", None),
+        author=getattr(document, "author", None),
+        published=getattr(document, "date", None),
+        site_name=getattr(document, "sitename", None),
+        canonical_url=getattr(document, "url", None),
+        language=getattr(document, "language", None),
+    )
+
+
+def html_text(html: str) -> str:
+    """Visible text of an HTML fragment, one line per block (feed content is usually a fragment)."""
+    if not html.strip():
+        return ""
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return html.strip()
+    for element in list(root.iter("script", "style", "noscript", "template")):
+        element.drop_tree()
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.lower() in _BLOCKS:
+            element.tail = "\n" + (element.tail or "")
+            if element.tag.lower() != "br":
+                element.text = "\n" + (element.text or "")
+    text = "".join(root.itertext())
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())

@@ -1,0 +1,84 @@
+"""JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1), which feedparser 6 does not read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.errors import ParseError
+from ingest.models import ParsedFeed, RawEntry
+from ingest.urls import absolute
+
+VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def looks_like_json(body: bytes, content_type: str | None) -> bool:
+    if content_type and "json" in content_type.lower():
+        return True
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def parse(body: bytes, url: str) -> ParsedFeed:
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError("not_a_feed", f"{url} is not a feed: invalid JSON ({exc})") from None
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(VERSION_PREFIX):
+        raise ParseError("not_a_feed", f"{url} is JSON but not a JSON Feed (no jsonfeed.org version)")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise ParseError("bad_json_feed", f"{url}: a JSON Feed needs an `items` list")
+    base = _string(document.get("feed_url")) or url
+    home = absolute(_string(document.get("home_page_url")), base)
+    version = str(document["version"]).removeprefix(VERSION_PREFIX).replace(".", "")
+    feed_author = _author(document)
+    return ParsedFeed(
+        format=f"json{version}",
+        title=_string(document.get("title")),
+        link=home,
+        language=_string(document.get("language")),
+        entries=tuple(_entry(item, base, feed_author) for item in items if isinstance(item, dict)),
+    )
+
+
+def _entry(item: dict[str, Any], base: str, feed_author: str | None) -> RawEntry:
+    guid = item.get("id")
+    link = _string(item.get("url")) or _string(item.get("external_url"))
+    return RawEntry(
+        guid=str(guid).strip() or None if guid is not None else None,
+        link=absolute(link, base),
+        title=_string(item.get("title")),
+        summary=_string(item.get("summary")),
+        content=_string(item.get("content_html")) or _string(item.get("content_text")),
+        author=_author(item) or feed_author,
+        published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
+    )
+
+
+def _author(holder: dict[str, Any]) -> str | None:
+    # 1.1 has a list of authors; 1.0 had one.
+    authors = holder.get("authors")
+    if isinstance(authors, list):
+        names = [_string(a.get("name")) for a in authors if isinstance(a, dict)]
+        joined = ", ".join(name for name in names if name)
+        if joined:
+            return joined
+    author = holder.get("author")
+    return _string(author.get("name")) if isinstance(author, dict) else None
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _string(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None

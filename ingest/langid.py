@@ -1,0 +1,27 @@
+"""Language identification from the text itself (py3langid), as an ISO 639-1 code."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+MIN_CHARS = 40
+SAMPLE_CHARS = 5000
+MIN_PROBABILITY = 0.5
+
+
+@cache
+def _identifier() -> Any:
+    # Loaded once per process (the pool's workers each load their own): it takes ~0.3 s.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> str | None:
+    """The text's language, or None when the text is too short or the guess too unsure."""
+    sample = text[:SAMPLE_CHARS]
+    if len(sample.strip()) < MIN_CHARS:
+        return None
+    language, probability = _identifier().classify(sample)
+    return str(language) if probability >= MIN_PROBABILITY else None

@@ -1,0 +1,111 @@
+"""The typed values that travel between stages. Plain frozen data: picklable for the process pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a source remembers between polls to make the next one cheap."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawEntry:
+    """One entry as the feed states it, links already absolute, before keys are assigned."""
+
+    guid: str | None
+    link: str | None
+    title: str | None = None
+    summary: str | None = None  # HTML or text, as the feed gives it
+    content: str | None = None  # the fullest HTML body the feed carries
+    author: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    format: str  # rss20, atom10, rss10, json11, ...
+    title: str | None
+    link: str | None
+    language: str | None
+    entries: tuple[RawEntry, ...]
+    problem: str | None = None  # what was wrong with a feed that still yielded entries
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A feed entry with its identity: ``key`` is unique per source, ``link`` is canonical."""
+
+    key: str
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary: str | None
+    content: str | None
+    author: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched (or read) document: the bytes and what the server said about them."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    body: bytes
+    fetched_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHints:
+    """What the feed already knows about an entry: evidence for extraction and normalisation."""
+
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    summary: str | None = None
+    content: str | None = None
+    link: str | None = None
+    feed_language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Body text and metadata as an extractor produced them, before normalisation."""
+
+    text: str
+    extractor: str  # trafilatura | trafilatura-recall | feed | plaintext
+    extractor_version: str
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # as found: ISO date or datetime text
+    site_name: str | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """A normalised article, ready to be deduplicated and stored."""
+
+    url: str
+    canonical_url: str | None
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    site_name: str | None
+    text: str
+    content_hash: str
+    extractor: str
+    extractor_version: str
+    normalizer_version: str

@@ -1,0 +1,128 @@
+"""Processing one pending entry: page, extraction, normalisation, dedup, and one storing transaction.
+
+An entry whose link already resolved to an article (in any source) is attached to it with no fetch.
+A page that cannot be fetched is not fatal: the feed's own content stands in for it when there is any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from ingest.cpu import CpuPool, article_job
+from ingest.dedupe import link_key
+from ingest.errors import ExtractError, IngestError
+from ingest.models import ArticleDraft, EntryHints, Page
+from ingest.refresh import LeaseLost
+from ingest.sources import SourceReader
+from ingest.store import Store
+from storage import articles, raw_pages, sightings
+from storage.articles import NewArticle
+from storage.raw_pages import NewRawPage
+from storage.tables import Sighting
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    outcome: str  # new | duplicate
+    article_id: int
+    extractor: str | None = None  # None when attached by link without extraction
+
+
+def hints_of(sighting: Sighting) -> EntryHints:
+    return EntryHints(
+        title=sighting.feed_title,
+        author=sighting.feed_author,
+        published_at=sighting.published_at,
+        summary=sighting.summary,
+        content=sighting.feed_content,
+        link=sighting.link,
+    )
+
+
+async def process(
+    sighting: Sighting, reader: SourceReader, store: Store, cpu: CpuPool, owner: str, full_text: bool
+) -> Processed:
+    assert sighting.id is not None
+    sighting_id = sighting.id
+    if sighting.link_key is not None:
+        known_link = sighting.link_key
+        existing = await store.read(lambda session: sightings.article_for_link(session, known_link))
+        if existing is not None:
+            await _finish(store, sighting_id, owner, existing)
+            return Processed("duplicate", existing)
+    page, page_error = None, None
+    if full_text and sighting.link:
+        try:
+            page = await reader.load_page(sighting.link)
+        except IngestError as exc:
+            page_error = exc
+    now = datetime.now(UTC)
+    try:
+        draft = await cpu.run(article_job, page, hints_of(sighting), sighting.link or "", now.isoformat())
+    except ExtractError:
+        if page_error is not None:
+            raise page_error from None  # the page's failure is the real reason there is no text
+        raise
+    article_id, created = await store.write(
+        lambda session: _store(session, sighting_id, owner, page, draft, now)
+    )
+    return Processed("new" if created else "duplicate", article_id, draft.extractor)
+
+
+def _store(
+    session: Session, sighting_id: int, owner: str, page: Page | None, draft: ArticleDraft, now: datetime
+) -> tuple[int, bool]:
+    canonical_key = link_key(draft.canonical_url) if draft.canonical_url else None
+    existing = articles.find_existing(session, canonical_key, draft.content_hash)
+    if existing is not None:
+        article_id, created = existing, False
+    else:
+        raw_page_id = raw_pages.store(session, _raw(page)) if page is not None else None
+        article_id, created = articles.insert(session, _new_article(draft, canonical_key, raw_page_id), now)
+    if not sightings.finish(session, sighting_id, owner, article_id, now):
+        raise LeaseLost(f"entry {sighting_id}")
+    return article_id, created
+
+
+async def _finish(store: Store, sighting_id: int, owner: str, article_id: int) -> None:
+    now = datetime.now(UTC)
+
+    def finish(session: Session) -> None:
+        if not sightings.finish(session, sighting_id, owner, article_id, now):
+            raise LeaseLost(f"entry {sighting_id}")
+
+    await store.write(finish)
+
+
+def _raw(page: Page) -> NewRawPage:
+    return NewRawPage(
+        url=page.url,
+        final_url=page.final_url,
+        status=page.status,
+        content_type=page.content_type,
+        headers=page.headers,
+        fetched_at=page.fetched_at,
+        body=page.body,
+    )
+
+
+def _new_article(draft: ArticleDraft, canonical_key: str | None, raw_page_id: int | None) -> NewArticle:
+    return NewArticle(
+        url=draft.url,
+        canonical_url=draft.canonical_url,
+        canonical_key=canonical_key,
+        title=draft.title,
+        author=draft.author,
+        published_at=draft.published_at,
+        language=draft.language,
+        site_name=draft.site_name,
+        text=draft.text,
+        content_hash=draft.content_hash,
+        extractor=draft.extractor,
+        extractor_version=draft.extractor_version,
+        normalizer_version=draft.normalizer_version,
+        raw_page_id=raw_page_id,
+    )

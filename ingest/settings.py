@@ -1,0 +1,213 @@
+"""Settings: one TOML file plus ``INGEST_*`` environment overrides, validated once into frozen data.
+
+The file is ``--config PATH``, else ``$INGEST_CONFIG``, else ``config/ingest.toml``. Environment
+variables win over the file; ``__`` nests (``INGEST_FETCH__TIMEOUT=5s``). Every problem becomes one
+:class:`~ingest.errors.ConfigError` naming the file (or variable), the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ingest.durations import parse_duration
+from ingest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/ingest.toml")
+ENV_PREFIX = "INGEST_"
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _resolve_path(value: Path) -> Path:
+    # Relative paths are relative to the working directory, resolved once here so that no stage
+    # depends on where it happens to run.
+    return value.expanduser().resolve()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Section):
+    user_agent: str = "ingest/0.1 (+https://example.org/ingest)"
+    timeout: Duration = Field(20.0, gt=0, description="total deadline per request, not per read")
+    max_feed_bytes: int = Field(10_485_760, gt=0, description="after decompression")
+    max_page_bytes: int = Field(5_242_880, gt=0, description="after decompression")
+    max_redirects: int = Field(5, ge=0)
+    concurrency: int = Field(16, gt=0, description="requests in flight, all hosts")
+    per_host_concurrency: int = Field(2, gt=0, description="requests in flight per host")
+    allow_networks: tuple[IPvAnyNetwork, ...] = Field(
+        (), description="CIDRs exempt from the private-network block"
+    )
+    respect_robots_txt: bool = Field(True, description="for article pages")
+
+
+class ScheduleSettings(_Section):
+    tick: Duration = Field(30.0, gt=0)
+    default_interval: Duration = Field(1800.0, gt=0, description="before the adaptive interval has data")
+    min_interval: Duration = Field(300.0, gt=0)
+    max_interval: Duration = Field(86400.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not exceed max_interval")
+        return self
+
+
+class DaemonSettings(_Section):
+    shutdown_grace: Duration = Field(30.0, ge=0, description="SIGTERM: time for in-flight work")
+    http_listen: str = Field("", description='e.g. "127.0.0.1:9108"; off when empty')
+
+
+class SourceConfig(_Section):
+    name: str = Field(min_length=1, max_length=200)
+    url: str | None = None
+    path: Annotated[Path, AfterValidator(_resolve_path)] | None = None
+    interval: Duration | None = Field(None, gt=0, description="fixed instead of adaptive")
+    full_text: bool = Field(True, description="fetch and extract the linked page")
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_location(self) -> SourceConfig:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("a source needs exactly one of `url` (a feed) or `path` (a directory)")
+        if self.url is not None and not self.url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// address, got {self.url!r}")
+        return self
+
+    @property
+    def kind(self) -> Literal["feed", "directory"]:
+        return "feed" if self.url is not None else "directory"
+
+    @property
+    def location(self) -> str:
+        return self.url if self.url is not None else str(self.path)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database_url: str = "sqlite:///data/ingest.db"
+    workers: int = Field(0, ge=0, description="extraction processes; 0 means one per core")
+    max_attempts: int = Field(3, gt=0, description="tries per entry before it stays failed")
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    sources: tuple[SourceConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}; names must be unique")
+            seen.add(source.name)
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init data.
+        return (env_settings, init_settings)
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """Which file to read: --config, else $INGEST_CONFIG, else config/ingest.toml."""
+    chosen = explicit or environ.get("INGEST_CONFIG") or str(DEFAULT_CONFIG)
+    return Path(chosen)
+
+
+def load_settings(explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
+    path = config_path(explicit, environ)
+    data = _read_toml(path)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError("invalid", _describe(exc, path, data, environ)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("unreadable", f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError("unreadable", f"{path}: cannot read the config file: {reason}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("invalid_toml", f"{path}: not valid TOML: {exc}") from None
+
+
+def _describe(exc: ValidationError, path: Path, data: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        where = _dotted(loc)
+        origin = _env_name(loc)
+        if origin in environ:
+            where += f" (from ${origin})"
+        elif loc[:1] == ("sources",) and len(loc) > 1 and isinstance(loc[1], int):
+            where += _source_name(data, loc[1])
+        lines.append(f"  {where}: {_reason(error)}")
+    return "\n".join(lines)
+
+
+def _source_name(data: Mapping[str, Any], index: int) -> str:
+    sources = data.get("sources")
+    if isinstance(sources, list) and index < len(sources) and isinstance(sources[index], dict):
+        name = sources[index].get("name")
+        if isinstance(name, str):
+            return f" (name {name!r})"
+    return ""
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (not a setting; check the spelling against the README)"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    given = error.get("input")
+    if kind in {"value_error", "assertion_error"} or isinstance(given, dict):
+        return message
+    return f"{message} (got {given!r})"
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    names = [str(part).upper() for part in loc if isinstance(part, str)]
+    return ENV_PREFIX + "__".join(names[:1] if any(isinstance(p, int) for p in loc) else names)

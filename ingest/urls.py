@@ -1,0 +1,116 @@
+"""URL canonicalisation: one spelling per address, so the same link is recognised however it came.
+
+Lower-case scheme and host, default port dropped, empty path made "/", tracking parameters removed,
+the rest of the query kept in its order, the fragment dropped unless the caller needs it.
+Canonicalising a canonical URL changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, unquote_plus, urljoin, urlsplit, urlunsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+TRACKING_PREFIXES = ("utm_", "_hs", "mtm_", "pk_")
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gbraid",
+        "wbraid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "rb_clickid",
+        "s_cid",
+        "ncid",
+        "ocid",
+        "cmpid",
+        "wt_mc",
+        "at_medium",
+        "at_campaign",
+        "spm",
+        "ref_src",
+        "__twitter_impression",
+    }
+)
+# Characters that never need escaping in a path; everything else is percent-encoded once.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonicalize(url: str, *, keep_fragment: bool = False) -> str:
+    """The canonical spelling of an absolute http(s) URL; other URLs come back stripped only."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        return url.strip()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if ":" not in host else f"[{host}]"
+    if parts.username is not None:
+        credentials = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{credentials}@{netloc}"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    path = _clean_path(parts.path)
+    query = _clean_query(parts.query)
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def _clean_path(path: str) -> str:
+    if not path:
+        return "/"
+    # urljoin applies RFC 3986's dot-segment removal ("/a/./b/../c" -> "/a/c").
+    resolved = urlsplit(urljoin("http://h/", path)).path if "/." in path else path
+    # Upper-case existing escapes and escape what must be, without double-escaping.
+    escaped = quote(resolved, safe=_PATH_SAFE)
+    return _PERCENT.sub(lambda m: _unescape_unreserved(m.group(0)), escaped)
+
+
+def _unescape_unreserved(escape: str) -> str:
+    char = unquote(escape)
+    return char if re.fullmatch(r"[A-Za-z0-9\-._~]", char) else escape.upper()
+
+
+def _clean_query(query: str) -> str:
+    # Pairs are kept as written (order, "+", bare names): only tracking parameters go.
+    kept = [pair for pair in query.split("&") if pair and not is_tracking(unquote_plus(pair.split("=")[0]))]
+    return _PERCENT.sub(lambda m: m.group(0).upper(), "&".join(kept))
+
+
+def absolute(link: str | None, base: str | None) -> str | None:
+    """``link`` resolved against ``base``; None for empty links."""
+    if link is None or not link.strip():
+        return None
+    link = link.strip()
+    return urljoin(base, link) if base else link
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def same_site(first: str, second: str) -> bool:
+    """Whether two URLs belong to one site: equal hosts once a leading "www." is ignored."""
+    one, two = host_of(first).removeprefix("www."), host_of(second).removeprefix("www.")
+    return bool(one) and one == two

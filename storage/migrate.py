@@ -1,0 +1,73 @@
+"""Schema migrations (Alembic), run programmatically on our own connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
+
+from storage.db import Database, StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: serialises concurrent upgrades of one PostgreSQL database.
+_PG_LOCK_KEY = 4_152_773_001
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    assert revision is not None, "the migrations directory has no revision"
+    return revision
+
+
+def current(db: Database) -> str | None:
+    try:
+        with db.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise StorageError(f"cannot open the database {db.url}: {exc.orig}") from None
+
+
+def is_empty(db: Database) -> bool:
+    with db.engine.connect() as connection:
+        return not inspect(connection).get_table_names()
+
+
+def upgrade(db: Database) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    before = current(db)
+    config = _config()
+    with db.engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, so upgrades queue up
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return before, head()
+
+
+def ensure_schema(db: Database) -> None:
+    """Upgrade an empty database by itself; refuse one that is behind or ahead, naming the fix."""
+    revision = current(db)
+    if revision == head():
+        return
+    if revision is None and is_empty(db):
+        upgrade(db)
+        return
+    if revision is None:
+        raise StorageError(f"{db.url} holds tables that are not ingest's; point database_url elsewhere")
+    known = {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
+    if revision in known:
+        raise StorageError(
+            f"the database schema is at {revision}, older than this release: run `ingest db upgrade`"
+        )
+    raise StorageError(f"the database schema {revision} is newer than this release of ingest; upgrade ingest")

@@ -1,0 +1,140 @@
+"""The sighting aggregate: entries of a source, queued as pending before any page is fetched."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from storage.tables import Sighting
+from storage.upsert import affected, insert_ignore
+
+
+@dataclass(frozen=True, slots=True)
+class NewSighting:
+    entry_key: str
+    guid: str | None
+    link: str | None
+    link_key: str | None
+    feed_title: str | None
+    summary: str | None
+    feed_content: str | None
+    feed_author: str | None
+    published_at: datetime | None
+
+
+def known_keys(session: Session, source_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the source has already seen: one query per feed, not one per entry."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        query = select(Sighting.entry_key).where(
+            col(Sighting.source_id) == source_id, col(Sighting.entry_key).in_(chunk)
+        )
+        found.update(session.exec(query).all())
+    return found
+
+
+def queue(session: Session, source_id: int, sightings: Sequence[NewSighting], now: datetime) -> int:
+    """Store new entries as pending; entries already known are skipped. Returns how many were new."""
+    rows = [
+        {**asdict(s), "source_id": source_id, "first_seen_at": now, "state": "pending", "attempts": 0}
+        for s in sightings
+    ]
+    return insert_ignore(session, Sighting, rows)
+
+
+def claim_pending(
+    session: Session,
+    source_ids: Sequence[int],
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    retry_before: datetime,
+    max_attempts: int,
+    limit: int,
+) -> list[Sighting]:
+    """Lease up to ``limit`` entries to process: pending ones, and failed ones due for a retry."""
+    workable = or_(
+        col(Sighting.state) == "pending",
+        and_(
+            col(Sighting.state) == "failed",
+            col(Sighting.attempts) < max_attempts,
+            col(Sighting.last_attempt_at) < retry_before,
+        ),
+    )
+    free = or_(col(Sighting.lease_owner).is_(None), col(Sighting.lease_expires_at) < now)
+    query = (
+        select(Sighting.id)
+        .where(col(Sighting.source_id).in_(list(source_ids)), workable, free)
+        .order_by(col(Sighting.id))
+        .limit(limit)
+    )
+    ids = list(session.exec(query).all())
+    if not ids:
+        return []
+    session.execute(
+        update(Sighting)
+        .where(col(Sighting.id).in_(ids), free)
+        .values(lease_owner=owner, lease_expires_at=lease_until)
+    )
+    claimed = select(Sighting).where(col(Sighting.id).in_(ids), col(Sighting.lease_owner) == owner)
+    return list(session.exec(claimed.order_by(col(Sighting.id))).all())
+
+
+def article_for_link(session: Session, link_key: str) -> int | None:
+    """The article an already processed entry with this link resolved to, in any source."""
+    query = (
+        select(Sighting.article_id)
+        .where(col(Sighting.link_key) == link_key, col(Sighting.article_id).is_not(None))
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def finish(session: Session, sighting_id: int, owner: str, article_id: int, now: datetime) -> bool:
+    """Mark the entry done; False when another worker took the lease over (fencing)."""
+    result = session.execute(
+        update(Sighting)
+        .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
+        .values(
+            state="done",
+            article_id=article_id,
+            last_attempt_at=now,
+            attempts=Sighting.attempts + 1,
+            last_error_code=None,
+            last_error_message=None,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return affected(result) == 1
+
+
+def fail(session: Session, sighting_id: int, owner: str, code: str, message: str, now: datetime) -> bool:
+    result = session.execute(
+        update(Sighting)
+        .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
+        .values(
+            state="failed",
+            last_attempt_at=now,
+            attempts=Sighting.attempts + 1,
+            last_error_code=code,
+            last_error_message=message[:2000],
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return affected(result) == 1
+
+
+def release(session: Session, sighting_ids: Sequence[int], owner: str) -> None:
+    """Give back leases on entries this worker will not finish (shutdown)."""
+    session.execute(
+        update(Sighting)
+        .where(col(Sighting.id).in_(list(sighting_ids)), col(Sighting.lease_owner) == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+    )

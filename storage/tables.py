@@ -1,0 +1,150 @@
+"""The tables: sources, their sightings of entries, the articles those resolve to, raw pages, runs, hosts.
+
+Long strings that must be unique or looked up (entry keys, canonical URLs, links) are indexed through
+a fixed-size hash column: PostgreSQL refuses B-tree keys over ~2.7 kB and URLs can be longer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=16)  # feed | directory
+    url: str | None = Field(default=None, sa_type=Text)
+    path: str | None = Field(default=None, sa_type=Text)
+    origin: str = Field(default="config", max_length=16)  # config | cli
+    enabled: bool = True
+    full_text: bool = True
+    interval_s: float | None = None  # fixed interval; None means adaptive
+    state: str = Field(default="new", max_length=16)  # new | ok | failing | degraded | gone
+    next_fetch_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    body_hash: str | None = Field(default=None, max_length=64)
+    consecutive_failures: int = 0
+    last_status: str | None = Field(default=None, max_length=16)  # ok | not_modified | failed
+    last_error_code: str | None = Field(default=None, max_length=64)
+    last_error_message: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_fetch_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Sighting(SQLModel, table=True):
+    """One entry of one source, queued as ``pending`` before its page is fetched."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (
+        UniqueConstraint("source_id", "entry_key", name="uq_sighting_source_entry"),
+        Index("ix_sighting_state", "state"),
+        Index("ix_sighting_link_key", "link_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    entry_key: str = Field(max_length=64)
+    guid: str | None = Field(default=None, sa_type=Text)
+    link: str | None = Field(default=None, sa_type=Text)
+    link_key: str | None = Field(default=None, max_length=64)
+    feed_title: str | None = Field(default=None, sa_type=Text)
+    summary: str | None = Field(default=None, sa_type=Text)
+    feed_content: str | None = Field(default=None, sa_type=Text)
+    feed_author: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    state: str = Field(default="pending", max_length=16)  # pending | done | failed
+    attempts: int = 0
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error_code: str | None = Field(default=None, max_length=64)
+    last_error_message: str | None = Field(default=None, sa_type=Text)
+    article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RawPage(SQLModel, table=True):
+    """A fetched page, compressed, so articles can be rebuilt without fetching again."""
+
+    __tablename__ = "raw_page"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text)
+    final_url: str = Field(sa_type=Text)
+    status: int
+    content_type: str | None = Field(default=None, max_length=200)
+    headers: str = Field(default="{}", sa_type=Text)  # JSON object
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    compression: str = Field(default="zlib", max_length=16)
+    size: int = 0  # uncompressed bytes
+    body: bytes = Field(sa_type=LargeBinary)
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text)
+    canonical_url: str | None = Field(default=None, sa_type=Text)
+    canonical_key: str | None = Field(default=None, max_length=64, unique=True)
+    title: str | None = Field(default=None, sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    language: str | None = Field(default=None, max_length=16)
+    site_name: str | None = Field(default=None, sa_type=Text)
+    text: str = Field(sa_type=Text)
+    content_hash: str = Field(max_length=64, unique=True)
+    fingerprint: str | None = Field(default=None, max_length=64)
+    duplicate_of: int | None = Field(default=None, foreign_key="article.id", index=True)
+    similarity: float | None = None
+    extractor: str = Field(max_length=32)
+    extractor_version: str = Field(max_length=64)
+    normalizer_version: str = Field(max_length=32)
+    raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str = Field(max_length=32)  # run-once | daemon
+    owner: str = Field(max_length=128)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sources_ok: int = 0
+    sources_failed: int = 0
+    sources_not_modified: int = 0
+    entries_seen: int = 0
+    entries_new: int = 0
+    articles_new: int = 0
+    articles_duplicate: int = 0
+    articles_near_duplicate: int = 0
+    articles_failed: int = 0
+    duration_s: float | None = None
+
+
+class Host(SQLModel, table=True):
+    """Politeness state per host, shared by every worker through the database."""
+
+    __tablename__ = "host"
+
+    host: str = Field(primary_key=True, max_length=255)
+    next_allowed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    retry_after_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    robots_txt: str | None = Field(default=None, sa_type=Text)
+    robots_status: int | None = None
+    robots_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
