@@ -29,6 +29,18 @@ class IngestError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross the process pool: rebuild them field by field, whatever the subclass's
+        # constructor takes (the default would call it with the message alone).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[IngestError], args: tuple[object, ...], state: dict[str, object]) -> IngestError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(IngestError):
     family = "config"

@@ -10,45 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import lxml.html
 import trafilatura
 from charset_normalizer import from_bytes
-from lxml import etree
 
 from ingest.errors import ExtractError
+from ingest.html import html_text
 from ingest.models import EntryHints, Extracted, Page
 
 TRAFILATURA_VERSION = f"trafilatura {trafilatura.__version__}"
 MIN_BODY_CHARS = 200
-_BLOCKS = frozenset(
-    {
-        "p",
-        "div",
-        "br",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "pre",
-        "tr",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "ul",
-        "ol",
-        "table",
-        "figure",
-        "figcaption",
-        "dd",
-        "dt",
-        "hr",
-    }
-)
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
 
 
@@ -76,7 +46,8 @@ def extract(page: Page | None, hints: EntryHints) -> Extracted:
             text=feed_text,
             extractor="feed",
             extractor_version=TRAFILATURA_VERSION,
-            title=found.title,
+            # The feed's title describes the feed's text; the page's may be a gallery's or a stub's.
+            title=hints.title or found.title,
             author=found.author,
             published=found.published,
             site_name=found.site_name,
@@ -149,22 +120,3 @@ def _trafilatura(body: bytes, url: str) -> Extracted:
         canonical_url=getattr(document, "url", None),
         language=getattr(document, "language", None),
     )
-
-
-def html_text(html: str) -> str:
-    """Visible text of an HTML fragment, one line per block (feed content is usually a fragment)."""
-    if not html.strip():
-        return ""
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return html.strip()
-    for element in list(root.iter("script", "style", "noscript", "template")):
-        element.drop_tree()
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.tag.lower() in _BLOCKS:
-            element.tail = "\n" + (element.tail or "")
-            if element.tag.lower() != "br":
-                element.text = "\n" + (element.text or "")
-    text = "".join(root.itertext())
-    return "\n".join(line.strip() for line in text.split("\n") if line.strip())

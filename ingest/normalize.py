@@ -120,7 +120,8 @@ def join_wrapped(lines: Sequence[str]) -> list[str]:
     for line in lines:
         if joined and is_cut(joined[-1], line):
             previous = joined.pop()
-            hyphenated = previous.endswith("-") and line[0].islower() and previous[-2:-1].isalpha()
+            # "sous-" + "régionales", "Mali-" + "Russie": a word broken at its hyphen.
+            hyphenated = previous.endswith("-") and previous[-2:-1].isalpha()
             joined.append(previous + line if hyphenated else f"{previous} {line}")
         else:
             joined.append(line)
@@ -134,8 +135,8 @@ def _take_tail_metadata(lines: list[str]) -> tuple[str | None, str | None]:
         if len(lines) < 2:
             break
         last = lines[-1]
-        if (match := _SOURCE.match(last)) and site is None:
-            site = match.group("site").strip()
+        if match := _SOURCE.match(last):
+            site = site or match.group("site").strip()
         elif match := _COPYRIGHT.match(last):
             site = site or _clean_holder(match.group("holder"))
         elif (match := _BYLINE.match(last) or _BARE_NAME.match(last)) and author is None:
@@ -279,7 +280,7 @@ def normalize(extracted: Extracted, hints: EntryHints, url: str, fetched_at: dat
 def _canonical(declared: str | None, url: str) -> str:
     """The page's own canonical URL when it is on the same site (or the page is a local copy of a
     web page, read from a directory); the fetched URL otherwise."""
-    if declared and declared.startswith(("http://", "https://")):
-        if url.startswith("file:") or same_site(declared, url):
-            return canonicalize(declared)
+    usable = declared is not None and declared.startswith(("http://", "https://"))
+    if usable and declared is not None and (url.startswith("file:") or same_site(declared, url)):
+        return canonicalize(declared)
     return canonicalize(url)

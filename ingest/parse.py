@@ -18,10 +18,13 @@ from charset_normalizer import from_bytes
 
 from ingest import jsonfeed
 from ingest.errors import ParseError
+from ingest.html import inline_text
 from ingest.models import ParsedFeed, RawEntry
 from ingest.urls import absolute
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL_NAME = re.compile(r"^[^@\s]+@[^@\s]+\s*\((?P<name>[^)]*)\)$")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -79,12 +82,30 @@ def _entry(item: Any, base: str) -> RawEntry:
     return RawEntry(
         guid=_text(item.get("id")),
         link=absolute(item.get("link"), base),
-        title=_text(item.get("title")),
+        title=_title(item),
         summary=_text(item.get("summary")),
         content=content,
-        author=_text(item.get("author")),
+        author=_author(_text(item.get("author"))),
         published_at=_when(item.get("published_parsed") or item.get("updated_parsed")),
     )
+
+
+def _author(author: str | None) -> str | None:
+    """RSS 2.0 authors are "email (Name)"; keep the name. A bare address names nobody."""
+    if author is None:
+        return None
+    if match := _EMAIL_NAME.match(author):
+        return match.group("name").strip() or None
+    return None if _EMAIL.match(author) else author
+
+
+def _title(item: Any) -> str | None:
+    """Titles are plain text; Atom allows HTML ones, which feedparser returns as markup."""
+    title = _text(item.get("title"))
+    if title is None:
+        return None
+    is_html = "html" in str((item.get("title_detail") or {}).get("type", ""))
+    return _text(inline_text(title)) if is_html else title
 
 
 def _best_content(contents: list[Any]) -> str | None:

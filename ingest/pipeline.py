@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -24,7 +25,7 @@ from structlog.contextvars import bound_contextvars
 from ingest.client import HttpClient
 from ingest.cpu import CpuPool
 from ingest.errors import IngestError
-from ingest.process import process
+from ingest.process import LinkLocks, process
 from ingest.refresh import LeaseLost, record_failure, refresh
 from ingest.robots import RobotsCache
 from ingest.settings import Settings
@@ -32,7 +33,7 @@ from ingest.sources import SourceReader
 from ingest.sources.directory import DirectorySource
 from ingest.sources.feed import FeedSource
 from ingest.store import Store
-from storage import runs, sightings, sources
+from storage import leases, runs, sightings, sources
 from storage.db import Database
 from storage.tables import Sighting, Source
 
@@ -72,6 +73,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def is_dead_local_worker(owner: str) -> bool:
+    """Whether ``owner`` names a process on this machine that no longer exists (killed, crashed).
+
+    Its leases can be taken over at once instead of after they expire. Workers on other machines
+    cannot be checked this way and are left to their lease's expiry.
+    """
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
 @dataclass
 class _Run:
     """What one run's tasks share."""
@@ -83,6 +103,7 @@ class _Run:
     counts: RunCounts
     started: datetime
     entry_slots: asyncio.Semaphore
+    links: LinkLocks = field(default_factory=LinkLocks)
 
 
 class Pipeline:
@@ -97,6 +118,7 @@ class Pipeline:
         store = Store(self.db)
         try:
             started = datetime.now(UTC)
+            await self._reap_dead_workers(store, started)
             chosen = await store.read(lambda session: sources.enabled_sources(session, names))
             run_id = await store.write(lambda session: runs.start(session, trigger, self.owner, started))
             log.info("run_started", run_id=run_id, trigger=trigger, sources=len(chosen), owner=self.owner)
@@ -112,6 +134,12 @@ class Pipeline:
             return summary
         finally:
             store.close()
+
+    async def _reap_dead_workers(self, store: Store, now: datetime) -> None:
+        owners = await store.read(lambda session: leases.live_owners(session, now))
+        for dead in sorted(owner for owner in owners if is_dead_local_worker(owner)):
+            freed = await store.write(partial(_release_owner, owner=dead))
+            log.warning("leases_taken_over", dead_owner=dead, rows=freed)
 
     async def _run_sources(
         self, chosen: list[Source], store: Store, counts: RunCounts, started: datetime
@@ -204,7 +232,9 @@ class Pipeline:
         async with run.entry_slots:
             with bound_contextvars(entry_id=sighting_id, link=sighting.link):
                 try:
-                    done = await process(sighting, reader, run.store, run.cpu, self.owner, full_text)
+                    done = await process(
+                        sighting, reader, run.store, run.cpu, self.owner, full_text, run.links
+                    )
                 except Exception as exc:
                     error = _as_ingest_error(exc)
                     if isinstance(error, LeaseLost):
@@ -227,6 +257,10 @@ class Pipeline:
         else:
             run.counts.articles_duplicate += 1
         log.debug("entry_stored", outcome=done.outcome, article_id=done.article_id, extractor=done.extractor)
+
+
+def _release_owner(session: Session, owner: str) -> int:
+    return leases.release_owner(session, owner)
 
 
 def _as_ingest_error(exc: Exception) -> IngestError:

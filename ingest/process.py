@@ -6,6 +6,9 @@ A page that cannot be fetched is not fatal: the feed's own content stands in for
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +25,29 @@ from storage import articles, raw_pages, sightings
 from storage.articles import NewArticle
 from storage.raw_pages import NewRawPage
 from storage.tables import Sighting
+
+
+class LinkLocks:
+    """One lock per link in flight: two sources sharing a link fetch its page once, not twice."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str | None) -> AsyncIterator[None]:
+        if key is None:
+            yield
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +69,19 @@ def hints_of(sighting: Sighting) -> EntryHints:
 
 
 async def process(
+    sighting: Sighting,
+    reader: SourceReader,
+    store: Store,
+    cpu: CpuPool,
+    owner: str,
+    full_text: bool,
+    links: LinkLocks,
+) -> Processed:
+    async with links.hold(sighting.link_key):
+        return await _process(sighting, reader, store, cpu, owner, full_text)
+
+
+async def _process(
     sighting: Sighting, reader: SourceReader, store: Store, cpu: CpuPool, owner: str, full_text: bool
 ) -> Processed:
     assert sighting.id is not None

@@ -1,0 +1,38 @@
+"""Shared fixtures: a loopback HTTP server, a throwaway database, settings that allow loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.settings import Settings
+from tests.support.server import LoopbackServer
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    running = LoopbackServer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ingest.db'}"
+
+
+def make_settings(db_url: str, sources: list[dict[str, Any]], **sections: Any) -> Settings:
+    """Settings for tests: loopback allowed, short timeouts, no robots.txt unless asked."""
+    fetch = {
+        "allow_networks": ["127.0.0.0/8"],
+        "timeout": 5.0,
+        "respect_robots_txt": False,
+        **sections.pop("fetch", {}),
+    }
+    return Settings(database_url=db_url, fetch=fetch, sources=sources, **sections)

@@ -1,0 +1,62 @@
+"""Entry keys: GUID, else canonical link, else title + date; broken GUIDs handled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ingest.dedupe import assign_keys, content_hash
+from ingest.models import RawEntry
+
+
+def test_guid_wins_over_link() -> None:
+    first = assign_keys([RawEntry(guid="g-1", link="https://x.example/a")])[0]
+    moved = assign_keys([RawEntry(guid="g-1", link="https://x.example/moved")])[0]
+    assert first.key == moved.key
+
+
+def test_link_is_the_key_without_guid_and_tracking_does_not_matter() -> None:
+    plain = assign_keys([RawEntry(guid=None, link="https://x.example/a")])[0]
+    tracked = assign_keys([RawEntry(guid=None, link="https://X.example/a?utm_source=feed#top")])[0]
+    assert plain.key == tracked.key
+    assert tracked.link == "https://x.example/a"
+
+
+def test_title_and_date_without_guid_or_link() -> None:
+    day1 = datetime(2024, 3, 6, tzinfo=UTC)
+    day2 = datetime(2024, 3, 7, tzinfo=UTC)
+    keys = assign_keys([RawEntry(None, None, title="Same", published_at=day1),
+                        RawEntry(None, None, title="Same", published_at=day2)])  # fmt: skip
+    assert len({entry.key for entry in keys}) == 2
+
+
+def test_entry_with_nothing_to_identify_it_is_dropped() -> None:
+    assert assign_keys([RawEntry(None, None)]) == []
+    assert len(assign_keys([RawEntry(None, None, summary="only a body")])) == 1
+
+
+def test_shared_guid_falls_back_to_links_and_exact_repeats_collapse() -> None:
+    entries = assign_keys(
+        [
+            RawEntry("same", "https://x.example/1", title="One"),
+            RawEntry("same", "https://x.example/2", title="Two"),
+            RawEntry("u3", "https://x.example/3", title="Three"),
+            RawEntry("u3", "https://x.example/3", title="Three"),
+        ]
+    )
+    assert [e.title for e in entries] == ["One", "Two", "Three"]
+    assert len({e.key for e in entries}) == 3
+
+
+def test_fragment_kept_only_where_it_tells_entries_apart() -> None:
+    entries = assign_keys(
+        [RawEntry(None, "https://x.example/live#u1"), RawEntry(None, "https://x.example/live#u2"),
+         RawEntry(None, "https://x.example/story#comments")]
+    )  # fmt: skip
+    assert [e.link for e in entries] == [
+        "https://x.example/live#u1", "https://x.example/live#u2", "https://x.example/story"
+    ]  # fmt: skip
+
+
+def test_content_hash_ignores_case_spacing_and_punctuation() -> None:
+    assert content_hash("Hello,  World!\n\nSecond.") == content_hash("hello world second")
+    assert content_hash("Hello world") != content_hash("Hello there world")

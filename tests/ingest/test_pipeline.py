@@ -1,0 +1,232 @@
+"""The whole pipeline against a real HTTP server on loopback: four feed formats, pages, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from ingest.cli import open_database
+from ingest.pipeline import Pipeline, RunSummary
+from ingest.settings import Settings
+from storage.tables import Article, Sighting, Source
+from tests.conftest import FIXTURES, ROOT, make_settings
+from tests.support.server import LoopbackServer, Route
+
+SITE = FIXTURES / "site"
+
+
+def run(settings: Settings, names: tuple[str, ...] = ()) -> RunSummary:
+    db = open_database(settings)
+    try:
+        return asyncio.run(Pipeline(settings, db, processes=0).run_once(names))
+    finally:
+        db.close()
+
+
+def rows(settings: Settings, model: Any) -> list[Any]:
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            return list(
+                session.exec(select(model).order_by(col(model.id) if hasattr(model, "id") else None)).all()
+            )
+    finally:
+        db.close()
+
+
+def serve_site(server: LoopbackServer, etags: bool = False) -> None:
+    server.serve_directory(SITE, "/site/")
+    if etags:
+        for path, route in list(server.routes.items()):
+            if path.startswith("/site/feeds/") and isinstance(route, Route):
+                route.etag = f'"{abs(hash(route.body))}"'
+                route.last_modified = "Sat, 05 Oct 2024 10:00:00 GMT"
+
+
+def feed_sources(server: LoopbackServer, *names: str) -> list[dict[str, Any]]:
+    return [{"name": name.replace(".", "-"), "url": server.url(f"/site/feeds/{name}")} for name in names]
+
+
+ALL_FEEDS = ("news.rss", "news.atom", "news.rdf", "news.json")
+
+
+def test_four_formats_end_to_end(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    settings = make_settings(db_url, feed_sources(server, *ALL_FEEDS))
+    summary = run(settings)
+    counts = summary.as_dict()
+    assert counts["sources_ok"] == 4 and counts["sources_failed"] == 0
+    assert counts["entries_seen"] == 8 and counts["entries_new"] == 8
+    assert counts["articles_new"] == 5, counts
+    assert counts["articles_duplicate"] == 3
+    assert counts["articles_failed"] == 0 and summary.exit_code == 0
+    # Each distinct page is fetched once, however many feeds link to it.
+    for page in ("good-1.html", "good-2.html", "good-3.html", "empty.html", "missing.html"):
+        assert server.hits[f"/site/pages/{page}"] == 1, page
+    by_title = {a.title: a for a in rows(settings, Article)}
+    roof = by_title["Town hall roof to be replaced before winter"]
+    assert roof.author == "Hannah Boyd" and roof.site_name == "Riverside Courier" and roof.language == "en"
+    assert roof.extractor == "trafilatura" and "Most read" not in roof.text and "cookies" not in roof.text
+    assert roof.published_at is not None and roof.published_at.isoformat() == "2024-10-01T08:00:00+00:00"
+    # A page with no extractable body falls back to the feed's content; a 404 to its summary.
+    assert by_title["Photos: autumn fair in pictures"].extractor == "feed"
+    assert "brass band" in by_title["Photos: autumn fair in pictures"].text
+    assert by_title["Bus station cafe closes"].extractor == "feed"
+    sightings = rows(settings, Sighting)
+    assert {s.state for s in sightings} == {"done"}
+    assert len({s.article_id for s in sightings}) == 5
+
+
+def test_second_run_is_conditional_and_stores_nothing(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server, etags=True)
+    settings = make_settings(db_url, feed_sources(server, *ALL_FEEDS))
+    run(settings)
+    pages_before = sum(hits for path, hits in server.hits.items() if "/pages/" in path)
+    second = run(settings).as_dict()
+    assert second["sources_not_modified"] == 4 and second["articles_new"] == 0 and second["entries_new"] == 0
+    for name in ALL_FEEDS:
+        last = server.requests_to(f"/site/feeds/{name}")[-1].headers
+        assert last.get("if-none-match") and last.get("if-modified-since"), name
+    assert sum(hits for path, hits in server.hits.items() if "/pages/" in path) == pages_before
+
+
+def test_identical_body_without_validators_skips_parsing(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)  # no ETag or Last-Modified: the server resends the same bytes
+    settings = make_settings(db_url, feed_sources(server, "news.rss"))
+    run(settings)
+    assert run(settings).as_dict()["sources_not_modified"] == 1
+
+
+def test_only_new_entries_are_fetched_when_a_feed_grows(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    settings = make_settings(db_url, feed_sources(server, "news.rss"))
+    run(settings)
+    feed = (SITE / "feeds" / "news.rss").read_text(encoding="utf-8")
+    grown = feed.replace(
+        "<item>",
+        "<item><title>Library extends opening hours on Thursdays</title><link>../pages/good-3.html</link>"
+        "<guid>rc-5</guid></item>\n  <item>",
+        1,
+    )
+    server.add("/site/feeds/news.rss", Route(grown.encode(), content_type="application/rss+xml"))
+    summary = run(settings).as_dict()
+    assert summary["entries_new"] == 1 and summary["articles_new"] == 1
+    assert server.hits["/site/pages/good-1.html"] == 1 and server.hits["/site/pages/good-3.html"] == 1
+
+
+def test_a_failing_source_does_not_touch_the_others(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    sources = [*feed_sources(server, "news.rss"), {"name": "home", "url": server.url("/site/home.html")},
+               {"name": "gone", "url": server.url("/nothing-here.xml")}]  # fmt: skip
+    settings = make_settings(db_url, sources)
+    summary = run(settings)
+    assert summary.as_dict()["sources_failed"] == 2 and summary.as_dict()["articles_new"] == 4
+    assert summary.exit_code == 1
+    state = {s.name: s for s in rows(settings, Source)}
+    assert state["home"].last_error_code == "parse.not_a_feed" and state["home"].state == "failing"
+    assert state["gone"].last_error_code == "http.404"
+    assert state["news-rss"].state == "ok" and state["news-rss"].consecutive_failures == 0
+
+
+def test_entry_with_nothing_fails_and_is_retried_a_bounded_number_of_times(
+    server: LoopbackServer, db_url: str
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>'
+        "<item><title>Dead link</title><link>/dead.html</link><guid>dead-1</guid></item></channel></rss>"
+    )
+    server.add("/dead.rss", Route(feed.encode(), content_type="application/rss+xml"))
+    settings = make_settings(db_url, [{"name": "dead", "url": server.url("/dead.rss")}], max_attempts=3)
+    results = [run(settings).as_dict()["articles_failed"] for _ in range(4)]
+    assert results == [1, 1, 1, 0]
+    (sighting,) = rows(settings, Sighting)
+    assert sighting.state == "failed" and sighting.attempts == 3 and sighting.last_error_code == "http.404"
+    assert server.hits["/dead.html"] == 3
+
+
+def test_encodings_are_stored_as_unicode(server: LoopbackServer, db_url: str) -> None:
+    feeds = FIXTURES / "feeds"
+    server.add("/latin1.xml", Route((feeds / "latin1.xml").read_bytes(), content_type="application/rss+xml"))
+    server.add("/cp1251.xml", Route((feeds / "cp1251_nodecl.xml").read_bytes(), content_type="text/xml"))
+    sources = [{"name": "latin1", "url": server.url("/latin1.xml"), "full_text": False},
+               {"name": "cp1251", "url": server.url("/cp1251.xml"), "full_text": False}]  # fmt: skip
+    settings = make_settings(db_url, sources)
+    assert run(settings).as_dict()["articles_new"] == 3
+    titles = {a.title for a in rows(settings, Article)}
+    assert "Новый мост через Волгу откроют весной" in titles
+    assert any(t and t.startswith("Fête de la musique à Besançon") for t in titles)
+    assert {a.language for a in rows(settings, Article)} == {"fr", "ru"}
+
+
+def test_only_the_named_sources_run(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    settings = make_settings(db_url, feed_sources(server, "news.rss", "news.atom"))
+    assert run(settings, ("news-atom",)).as_dict()["sources_ok"] == 1
+    assert server.hits["/site/feeds/news.rss"] == 0
+
+
+def test_directory_source_reads_seeds_offline(tmp_path: Path, db_url: str) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    settings = make_settings(db_url, [{"name": "seeds", "path": str(seeds)}])
+    first = run(settings).as_dict()
+    assert first["articles_new"] == 5 and first["articles_failed"] == 0
+    assert run(settings).as_dict()["sources_not_modified"] == 1
+    articles = rows(settings, Article)
+    seed = next(a for a in articles if a.extractor == "plaintext")
+    assert seed.author == "Moussa Keita" and seed.site_name == "Bamada.net" and seed.language == "fr"
+    minisite = [a for a in articles if a.extractor == "trafilatura"]
+    assert len(minisite) == 4
+    assert all(
+        a.canonical_url and a.canonical_url.startswith("https://journal-fleuve.example/") for a in minisite
+    )
+    # Pages linked from the feed are read through it (with its metadata), not again as loose pages.
+    assert len(rows(settings, Sighting)) == 5
+
+
+def test_directory_source_never_reads_outside_itself(tmp_path: Path, db_url: str) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    (tmp_path / "secret.html").write_text("<p>secret</p>")
+    (root / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>'
+        "<item><title>Escape</title><link>../secret.html</link><guid>e1</guid><description>A summary.</description>"
+        "</item></channel></rss>"
+    )
+    settings = make_settings(db_url, [{"name": "docs", "path": str(root)}])
+    assert run(settings).as_dict()["articles_new"] == 1
+    (article,) = rows(settings, Article)
+    assert "secret" not in article.text and article.extractor == "feed"
+
+
+def test_process_pool_gives_the_same_result_and_carries_errors(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    sources = [*feed_sources(server, *ALL_FEEDS), {"name": "home", "url": server.url("/site/home.html")}]
+    settings = make_settings(db_url, sources)
+    db = open_database(settings)
+    try:
+        summary = asyncio.run(Pipeline(settings, db, processes=2).run_once())
+    finally:
+        db.close()
+    counts = summary.as_dict()
+    assert counts["articles_new"] == 5 and counts["articles_failed"] == 0 and counts["sources_failed"] == 1
+    assert {s.name: s.last_error_code for s in rows(settings, Source)}["home"] == "parse.not_a_feed"
+
+
+def test_robots_txt_is_respected_for_pages_not_feeds(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    server.add("/robots.txt", Route(b"User-agent: *\nDisallow: /site/pages/good-1.html\nDisallow: /site/feeds/\n",
+                                   content_type="text/plain"))  # fmt: skip
+    settings = make_settings(db_url, feed_sources(server, "news.rss"), fetch={"respect_robots_txt": True})
+    counts = run(settings).as_dict()
+    assert counts["sources_ok"] == 1 and counts["articles_new"] == 4
+    assert server.hits["/site/pages/good-1.html"] == 0 and server.hits["/site/pages/good-2.html"] == 1
+    assert server.hits["/robots.txt"] == 1  # fetched once per host, not once per page
+    roof = next(
+        a for a in rows(settings, Article) if a.title == "Town hall roof to be replaced before winter"
+    )
+    assert roof.extractor == "feed"
