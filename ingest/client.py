@@ -122,11 +122,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise FetchError("dns", f"cannot resolve {host}: {exc.strerror}") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         refused = [a for a in addresses if not is_allowed(a, self._allow)]
-        if refused or not addresses:
+        if not addresses:
+            raise BlockedError("blocked_address", f"{host} resolves to no address")
+        if refused:
+            named = host if host.strip("[]") == str(refused[0]) else f"{host} ({refused[0]})"
             raise BlockedError(
-                "blocked_address",
-                f"{host} resolves to {refused[0] if refused else 'nothing'}, which is not a public "
-                "address (allow it with fetch.allow_networks)",
+                "blocked_address", f"{named} is not a public address (allow it with fetch.allow_networks)"
             )
         return addresses[0]
 

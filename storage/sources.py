@@ -113,6 +113,9 @@ def record_refresh(session: Session, source_id: int, owner: str, outcome: Refres
     else:
         source.consecutive_failures = 0
         source.last_success_at = outcome.at
+        # The error is reset on success (its history lives in the logs and, later, poll records).
+        source.last_error_code = source.last_error_message = None
+        source.last_error_at = None
         source.state = "ok"
         source.etag, source.last_modified = outcome.etag, outcome.last_modified
         source.body_hash = outcome.body_hash

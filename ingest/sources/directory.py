@@ -62,7 +62,7 @@ class DirectorySource:
             for path in files
             if path.suffix.lower() in PAGE_SUFFIXES | TEXT_SUFFIXES and path not in linked
         ]
-        entries = feed_entries + assign_keys(loose)
+        entries = assign_keys(loose) + feed_entries
         return Poll(True, validators, tuple(entries), tuple(feeds), size=sum(f.stat().st_size for f in files))
 
     async def load_page(self, link: str) -> Page:

@@ -230,3 +230,14 @@ def test_robots_txt_is_respected_for_pages_not_feeds(server: LoopbackServer, db_
         a for a in rows(settings, Article) if a.title == "Town hall roof to be replaced before winter"
     )
     assert roof.extractor == "feed"
+
+
+def test_a_source_error_is_reset_by_the_next_success(server: LoopbackServer, db_url: str) -> None:
+    settings = make_settings(db_url, [{"name": "late", "url": server.url("/late.rss"), "full_text": False}])
+    assert run(settings).exit_code == 1
+    (failed,) = rows(settings, Source)
+    assert (failed.state, failed.last_error_code, failed.consecutive_failures) == ("failing", "http.404", 1)
+    server.add("/late.rss", Route((SITE / "feeds" / "news.rss").read_bytes(), content_type="application/rss+xml"))
+    assert run(settings).exit_code == 0
+    (healed,) = rows(settings, Source)
+    assert (healed.state, healed.last_error_code, healed.consecutive_failures) == ("ok", None, 0)
