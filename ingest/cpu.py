@@ -11,9 +11,12 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from ingest.dedupe import assign_keys
+from ingest.errors import ExtractError
 from ingest.extract import extract
 from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed
 from ingest.normalize import normalize
@@ -29,11 +32,12 @@ def parse_job(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFe
 
 
 def article_job(page: Page | None, hints: EntryHints, fallback_url: str, fetched_at_iso: str) -> ArticleDraft:
-    from datetime import datetime
-
     fetched_at = page.fetched_at if page is not None else datetime.fromisoformat(fetched_at_iso)
     url = page.final_url if page is not None else fallback_url
-    return normalize(extract(page, hints), hints, url, fetched_at)
+    draft = normalize(extract(page, hints), hints, url, fetched_at)
+    if not draft.text:
+        raise ExtractError("empty", f"nothing of {url} is left once boilerplate lines are removed")
+    return draft
 
 
 def default_processes() -> int:
@@ -41,6 +45,8 @@ def default_processes() -> int:
 
 
 class CpuPool:
+    """Runs jobs in worker processes; a crashed worker costs one job, not the rest of the run."""
+
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._executor: Executor | None = None
@@ -60,7 +66,22 @@ class CpuPool:
     async def run(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         assert not kwargs, "jobs take positional arguments only"
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._started(), job, *args)
+        for attempt in (1, 2):
+            executor = self._started()
+            try:
+                return await loop.run_in_executor(executor, job, *args)
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory, a crash in C code). Every job in flight
+                # fails with it; each gets one more try on a fresh pool, so only a job that kills
+                # its worker twice is lost.
+                if self._executor is executor:
+                    self._executor = None
+                    executor.shutdown(wait=False, cancel_futures=True)
+                if attempt == 2:
+                    raise ExtractError(
+                        "worker_crashed", "the worker process died while handling this entry"
+                    ) from None
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._executor is not None:

@@ -1,8 +1,11 @@
 """Identity: entry keys (per source, before any page is fetched) and content hashes (across sources).
 
-Pure functions. An entry's key is its GUID, else its canonical link, else its title and date; the
-known ways feeds get GUIDs wrong are handled here so that the storage's unique constraint on
-(source, key) can be the final arbiter.
+Pure functions. An entry's key is its GUID, else its canonical link (fragment included), else its
+title and date. A key must not change from one poll to the next while the entry does not, so nothing
+that depends on the *other* entries of a poll goes into it. What does depend on them is handled by
+a second identity, ``link_key``: an entry is known when either its key or its link key is (see
+:func:`storage.sightings.known`). That covers a GUID shared by every item (keyed by link this poll,
+by GUID once its siblings are gone) and GUIDs that change on every poll while the link stays.
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(" ".join(words).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.casefold())
+    if len(words) < size:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def similarity(first: str, second: str) -> float:
+    """Jaccard similarity of word 4-gram shingles: 1.0 for the same text, ~0 for unrelated ones."""
+    one, two = shingles(first), shingles(second)
+    union = one | two
+    return len(one & two) / len(union) if union else 1.0
+
+
 def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
     """Give every entry a key that is unique within the feed; drop exact repeats (first kept)."""
     links = _canonical_links(raw_entries)
@@ -42,7 +59,7 @@ def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
     entries: list[Entry] = []
     seen: set[str] = set()
     for raw, link in zip(raw_entries, links, strict=True):
-        identity = _identity(raw, link, raw.guid in shared_guids)
+        identity = _identity(raw, raw.guid in shared_guids)
         if identity is None:
             continue
         key = digest(identity)
@@ -54,21 +71,23 @@ def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
                 key=key,
                 guid=raw.guid,
                 link=link,
+                link_key=link_key(link) if link else None,
                 title=raw.title,
                 summary=raw.summary,
                 content=raw.content,
                 author=raw.author,
                 published_at=raw.published_at,
+                language=raw.language,
             )
         )
     return entries
 
 
-def _identity(raw: RawEntry, link: str | None, guid_is_shared: bool) -> str | None:
+def _identity(raw: RawEntry, guid_is_shared: bool) -> str | None:
     if raw.guid and not guid_is_shared:
         return f"guid\0{raw.guid}"
-    if link:
-        return f"link\0{link}"
+    if raw.link:
+        return f"link\0{canonicalize(raw.link, keep_fragment=True)}"
     if raw.title:
         when = raw.published_at.isoformat() if raw.published_at else ""
         return f"title\0{raw.title.strip()}\0{when}"

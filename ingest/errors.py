@@ -6,8 +6,9 @@
     │   ├── HTTPStatusError        http.404, http.410, http.503, ...
     │   └── BlockedError           fetch.blocked_address, fetch.bad_scheme, fetch.robots_disallowed
     ├── ParseError                 parse.not_a_feed, parse.bad_json_feed
-    ├── ExtractError               extract.empty, extract.failed
-    └── SourceError                source.path_missing, source.outside_directory
+    ├── ExtractError               extract.empty, extract.failed, extract.worker_crashed
+    ├── SourceError                source.path_missing, source.outside_directory
+    └── LeaseLost                  lease.lost: another worker took the work over; not a failure
 
 Third-party exceptions are translated into this tree once, where the library is called
 (``client`` for httpx, ``parse`` for feedparser, ``extract`` for trafilatura).
@@ -74,3 +75,10 @@ class ExtractError(IngestError):
 
 class SourceError(IngestError):
     family = "source"
+
+
+class LeaseLost(IngestError):
+    family = "lease"
+
+    def __init__(self, what: str) -> None:
+        super().__init__("lost", f"another worker took over {what}; this result was not saved")

@@ -25,19 +25,28 @@ _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
 def extract(page: Page | None, hints: EntryHints) -> Extracted:
     """The best body we can get for one entry; raises ExtractError when there is none."""
     if page is None:
-        return _from_feed(hints, None)
+        return _from_feed(hints, "the entry has no page to fetch")
     kind = page_kind(page)
     if kind == "text":
-        return Extracted(
-            text=decode_text(page.body, page.content_type),
-            extractor="plaintext",
-            extractor_version="plaintext 1",
-        )
-    if kind != "html":
-        return _from_feed(
-            hints, f"{page.final_url} is {page.content_type or 'of an unknown type'}, not a page"
-        )
-    found = _trafilatura(page.body, page.final_url)
+        return _from_text(page, hints)
+    if kind == "html":
+        return _from_html(page, hints)
+    what = page.content_type or "of an unknown type"
+    return _from_feed(hints, f"{page.final_url} is {what}, not a page")
+
+
+def _from_text(page: Page, hints: EntryHints) -> Extracted:
+    text = decode_text(page.body, page.content_type)
+    if not text.strip():
+        return _from_feed(hints, f"{page.final_url} is empty")
+    return Extracted(text=text, extractor="plaintext", extractor_version="plaintext 1")
+
+
+def _from_html(page: Page, hints: EntryHints) -> Extracted:
+    try:
+        found = _trafilatura(page.body, page.final_url)
+    except ExtractError as exc:
+        return _from_feed(hints, exc.message)
     if len(found.text) >= MIN_BODY_CHARS:
         return found
     feed_text = html_text(hints.content or hints.summary or "")
@@ -54,21 +63,16 @@ def extract(page: Page | None, hints: EntryHints) -> Extracted:
             canonical_url=found.canonical_url,
             language=found.language,
         )
-    if not found.text:
+    if not found.text.strip():
         raise ExtractError("empty", f"{page.final_url} has no extractable text and the feed carries none")
     return found
 
 
-def from_feed(hints: EntryHints) -> Extracted:
-    """The feed's own content, for sources that do not fetch pages or pages that failed."""
-    return _from_feed(hints, None)
-
-
-def _from_feed(hints: EntryHints, why: str | None) -> Extracted:
+def _from_feed(hints: EntryHints, why: str) -> Extracted:
+    """The feed's own content, when the page is missing, failed or is not an article."""
     text = html_text(hints.content or hints.summary or "")
     if not text:
-        reason = why or "the entry has no page to fetch"
-        raise ExtractError("empty", f"{reason}, and the feed carries no content for it")
+        raise ExtractError("empty", f"{why}, and the feed carries no content for it")
     return Extracted(text=text, extractor="feed", extractor_version=TRAFILATURA_VERSION)
 
 

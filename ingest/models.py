@@ -26,6 +26,7 @@ class RawEntry:
     content: str | None = None  # the fullest HTML body the feed carries
     author: str | None = None
     published_at: datetime | None = None
+    language: str | None = None  # the feed's declared language
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,13 @@ class Entry:
     key: str
     guid: str | None
     link: str | None
+    link_key: str | None
     title: str | None
     summary: str | None
     content: str | None
     author: str | None
     published_at: datetime | None
+    language: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from dateutil import parser as date_parser
 
@@ -279,8 +280,12 @@ def normalize(extracted: Extracted, hints: EntryHints, url: str, fetched_at: dat
 
 def _canonical(declared: str | None, url: str) -> str:
     """The page's own canonical URL when it is on the same site (or the page is a local copy of a
-    web page, read from a directory); the fetched URL otherwise."""
-    usable = declared is not None and declared.startswith(("http://", "https://"))
-    if usable and declared is not None and (url.startswith("file:") or same_site(declared, url)):
-        return canonicalize(declared)
-    return canonicalize(url)
+    web page, read from a directory); the fetched URL otherwise. A canonical that names the site's
+    home page for an article deeper in the site is a template's mistake, and ignored."""
+    if declared is None or not declared.startswith(("http://", "https://")):
+        return canonicalize(url)
+    if not (url.startswith("file:") or same_site(declared, url)):
+        return canonicalize(url)
+    if urlsplit(declared).path in {"", "/"} and urlsplit(url).path not in {"", "/"}:
+        return canonicalize(url)
+    return canonicalize(declared)

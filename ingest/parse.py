@@ -7,6 +7,7 @@ is an error with a code; a broken feed that still yields entries is accepted and
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import time
@@ -41,7 +42,8 @@ def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         # feedparser mangles file: URIs (file:///a becomes file://a); those links we resolve ourselves.
         headers["content-location"] = url
     result: Any = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
-    entries = tuple(_entry(item, url) for item in result.entries)
+    language = _text(result.feed.get("language"))
+    entries = tuple(_entry(item, url, body, language) for item in result.entries)
     problem = str(result.get("bozo_exception")) if result.get("bozo") else None
     if not entries:
         if not result.version:
@@ -77,17 +79,47 @@ def _content_type_with_charset(body: bytes, content_type: str | None) -> str:
     return given
 
 
-def _entry(item: Any, base: str) -> RawEntry:
+def _entry(item: Any, base: str, body: bytes, language: str | None) -> RawEntry:
     content = _best_content(item.get("content") or [])
+    guid, link = _guid_and_link(item, base, body)
     return RawEntry(
-        guid=_text(item.get("id")),
-        link=absolute(item.get("link"), base),
+        guid=guid,
+        link=link,
         title=_title(item),
         summary=_text(item.get("summary")),
         content=content,
         author=_author(_text(item.get("author"))),
         published_at=_when(item.get("published_parsed") or item.get("updated_parsed")),
+        language=language,
     )
+
+
+def _guid_and_link(item: Any, base: str, body: bytes) -> tuple[str | None, str | None]:
+    """The GUID as the feed wrote it, and the entry's link.
+
+    feedparser resolves a permalink GUID against the feed's URL, and uses it as the link when there
+    is no <link>. An opaque GUID ("post-42") then turns into a made-up URL that changes with the
+    feed's address. Such a GUID is given back as written, and not used as a link.
+    """
+    guid = _text(item.get("id"))
+    link = absolute(item.get("link"), base)
+    if guid is None or "://" not in base or _written(guid, body):
+        return guid, link
+    directory = base.rsplit("/", 1)[0] + "/"
+    origin = "/".join(base.split("/", 3)[:3])
+    for prefix in (directory, origin):
+        written = guid.removeprefix(prefix)
+        if written != guid and _written(written, body):
+            if item.get("guidislink") and not written.startswith(("/", "./", "../")) and "/" not in written:
+                link = None  # an identifier, not an address
+            return written, link
+    return guid, link
+
+
+def _written(text: str, body: bytes) -> bool:
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 bytes: cannot look; trust feedparser
+    return text.encode() in body or html.escape(text, quote=False).encode() in body
 
 
 def _author(author: str | None) -> str | None:

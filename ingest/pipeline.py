@@ -24,9 +24,9 @@ from structlog.contextvars import bound_contextvars
 
 from ingest.client import HttpClient
 from ingest.cpu import CpuPool
-from ingest.errors import IngestError
+from ingest.errors import IngestError, LeaseLost
 from ingest.process import LinkLocks, process
-from ingest.refresh import LeaseLost, record_failure, refresh
+from ingest.refresh import record_failure, refresh
 from ingest.robots import RobotsCache
 from ingest.settings import Settings
 from ingest.sources import SourceReader
@@ -59,7 +59,6 @@ class RunSummary:
     run_id: int
     counts: RunCounts
     duration_s: float
-    extra: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"run_id": self.run_id, **asdict(self.counts), "duration_s": round(self.duration_s, 3)}
@@ -138,7 +137,7 @@ class Pipeline:
     async def _reap_dead_workers(self, store: Store, now: datetime) -> None:
         owners = await store.read(lambda session: leases.live_owners(session, now))
         for dead in sorted(owner for owner in owners if is_dead_local_worker(owner)):
-            freed = await store.write(partial(_release_owner, owner=dead))
+            freed = await store.write(partial(leases.release_owner, owner=dead))
             log.warning("leases_taken_over", dead_owner=dead, rows=freed)
 
     async def _run_sources(
@@ -151,15 +150,18 @@ class Pipeline:
                 robots = RobotsCache(client) if fetch.respect_robots_txt else None
                 slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
                 run = _Run(store, client, robots, cpu, counts, started, slots)
-                await asyncio.gather(*(self._source(run, source) for source in chosen))
+                outcomes = await asyncio.gather(
+                    *(self._source(run, s) for s in chosen), return_exceptions=True
+                )
         finally:
             cpu.close()
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):  # a bug past every boundary: keep the other sources' work
+                log.error("source_crashed", error=repr(outcome))
 
     def _reader(self, run: _Run, source: Source) -> SourceReader:
         if source.kind == "directory" and source.path is not None:
-            return DirectorySource(
-                Path(source.path), run.client, run.robots, run.cpu, self.settings.fetch.max_page_bytes
-            )
+            return DirectorySource(Path(source.path), run.client, run.robots, run.cpu)
         assert source.url is not None, f"feed source {source.name} has no url"
         return FeedSource(source.url, run.client, run.robots, run.cpu)
 
@@ -167,25 +169,33 @@ class Pipeline:
         with bound_contextvars(source=source.name):
             reader = self._reader(run, source)
             await self._refresh(run, source, reader)
-            await self._drain(run, source, reader)
+            try:
+                await self._drain(run, source, reader)
+            except Exception as exc:  # the database, most likely: the next run picks the entries up
+                error = _as_ingest_error(exc)
+                log.error("entries_interrupted", error_code=error.code, error=error.message)
 
     async def _refresh(self, run: _Run, source: Source, reader: SourceReader) -> None:
+        """Poll one source; whatever happens is counted, recorded on the source and logged once."""
         assert source.id is not None
-        source_id, now = source.id, datetime.now(UTC)
+        source_id, now, clock = source.id, datetime.now(UTC), time.monotonic()
         lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
-        if not await run.store.write(lambda s: sources.try_lease(s, source_id, self.owner, now, lease_until)):
-            log.info("source_skipped", reason="another worker holds its lease")
-            return
-        clock = time.monotonic()
         interval = source.interval_s or self.settings.schedule.default_interval
         try:
+            if not await run.store.write(
+                lambda s: sources.try_lease(s, source_id, self.owner, now, lease_until)
+            ):
+                _log_refresh("skipped", clock, reason="another worker holds its lease")
+                return
             refreshed = await refresh(source, reader, run.store, self.owner, now, interval)
+        except LeaseLost as exc:
+            _log_refresh("skipped", clock, reason=exc.message)
+            return
         except Exception as exc:
             error = _as_ingest_error(exc)
             run.counts.sources_failed += 1
-            if not isinstance(error, LeaseLost):
-                await record_failure(run.store, source, self.owner, error, now, interval)
             _log_refresh("failed", clock, error_code=error.code, error=error.message)
+            await self._record_failure(run, source, error, now, interval)
             return
         if refreshed.status == "not_modified":
             run.counts.sources_not_modified += 1
@@ -203,6 +213,15 @@ class Pipeline:
             error_code=None,
         )
 
+    async def _record_failure(
+        self, run: _Run, source: Source, error: IngestError, now: datetime, interval: float
+    ) -> None:
+        try:
+            await record_failure(run.store, source, self.owner, error, now, interval)
+        except Exception as exc:  # the failure stays in the log; the lease expires by itself
+            problem = _as_ingest_error(exc)
+            log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
+
     async def _drain(self, run: _Run, source: Source, reader: SourceReader) -> None:
         """Process the source's pending entries (new ones and any left by an earlier run)."""
         assert source.id is not None
@@ -210,6 +229,19 @@ class Pipeline:
             await asyncio.gather(
                 *(self._entry(run, sighting, reader, source.full_text) for sighting in batch)
             )
+
+    async def _entry_failed(self, run: _Run, sighting: Sighting, error: IngestError) -> None:
+        assert sighting.id is not None
+        sighting_id, now = sighting.id, datetime.now(UTC)
+        run.counts.articles_failed += 1
+        log.warning("entry_failed", error_code=error.code, error=error.message, attempt=sighting.attempts + 1)
+        try:
+            await run.store.write(
+                lambda s: sightings.fail(s, sighting_id, self.owner, error.code, error.message, now)
+            )
+        except Exception as exc:  # still pending or leased: retried once the lease expires
+            problem = _as_ingest_error(exc)
+            log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
 
     def _claim(self, session: Session, run: _Run, source_id: int) -> list[Sighting]:
         now = datetime.now(UTC)
@@ -235,32 +267,19 @@ class Pipeline:
                     done = await process(
                         sighting, reader, run.store, run.cpu, self.owner, full_text, run.links
                     )
+                except LeaseLost as exc:
+                    log.warning("entry_lease_lost", error=exc.message)
+                    return
                 except Exception as exc:
-                    error = _as_ingest_error(exc)
-                    if isinstance(error, LeaseLost):
-                        log.warning("entry_lease_lost", error=error.message)
-                        return
-                    run.counts.articles_failed += 1
-                    now = datetime.now(UTC)
-                    await run.store.write(
-                        lambda s: sightings.fail(s, sighting_id, self.owner, error.code, error.message, now)
-                    )
-                    log.warning(
-                        "entry_failed",
-                        error_code=error.code,
-                        error=error.message,
-                        attempt=sighting.attempts + 1,
-                    )
+                    await self._entry_failed(run, sighting, _as_ingest_error(exc))
                     return
         if done.outcome == "new":
             run.counts.articles_new += 1
+        elif done.outcome == "near_duplicate":
+            run.counts.articles_near_duplicate += 1
         else:
             run.counts.articles_duplicate += 1
         log.debug("entry_stored", outcome=done.outcome, article_id=done.article_id, extractor=done.extractor)
-
-
-def _release_owner(session: Session, owner: str) -> int:
-    return leases.release_owner(session, owner)
 
 
 def _as_ingest_error(exc: Exception) -> IngestError:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from ingest.cpu import CpuPool, article_job
-from ingest.dedupe import link_key
-from ingest.errors import ExtractError, IngestError
+from ingest.dedupe import link_key, similarity
+from ingest.errors import ExtractError, IngestError, LeaseLost
 from ingest.models import ArticleDraft, EntryHints, Page
-from ingest.refresh import LeaseLost
 from ingest.sources import SourceReader
 from ingest.store import Store
 from storage import articles, raw_pages, sightings
@@ -50,9 +49,13 @@ class LinkLocks:
                 del self._users[key], self._locks[key]
 
 
+# Texts at least this alike (word 4-gram Jaccard) are linked as near-duplicates.
+NEAR_DUPLICATE_SIMILARITY = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class Processed:
-    outcome: str  # new | duplicate
+    outcome: str  # new | duplicate | near_duplicate
     article_id: int
     extractor: str | None = None  # None when attached by link without extraction
 
@@ -65,6 +68,7 @@ def hints_of(sighting: Sighting) -> EntryHints:
         summary=sighting.summary,
         content=sighting.feed_content,
         link=sighting.link,
+        feed_language=sighting.feed_language,
     )
 
 
@@ -105,25 +109,58 @@ async def _process(
         if page_error is not None:
             raise page_error from None  # the page's failure is the real reason there is no text
         raise
-    article_id, created = await store.write(
+    article_id, outcome = await store.write(
         lambda session: _store(session, sighting_id, owner, page, draft, now)
     )
-    return Processed("new" if created else "duplicate", article_id, draft.extractor)
+    return Processed(outcome, article_id, draft.extractor)
 
 
 def _store(
     session: Session, sighting_id: int, owner: str, page: Page | None, draft: ArticleDraft, now: datetime
-) -> tuple[int, bool]:
-    canonical_key = link_key(draft.canonical_url) if draft.canonical_url else None
-    existing = articles.find_existing(session, canonical_key, draft.content_hash)
+) -> tuple[int, str]:
+    """One transaction: the article (new, or the one it duplicates), its raw page, the sighting done."""
+    existing = articles.find_by_hash(session, draft.content_hash)
     if existing is not None:
-        article_id, created = existing, False
+        article_id, outcome = existing, "duplicate"
     else:
+        article = _new_article(session, draft)
         raw_page_id = raw_pages.store(session, _raw(page)) if page is not None else None
-        article_id, created = articles.insert(session, _new_article(draft, canonical_key, raw_page_id), now)
+        article_id, created = articles.insert(session, replace(article, raw_page_id=raw_page_id), now)
+        outcome = "duplicate" if not created else "near_duplicate" if article.duplicate_of else "new"
     if not sightings.finish(session, sighting_id, owner, article_id, now):
         raise LeaseLost(f"entry {sighting_id}")
-    return article_id, created
+    return article_id, outcome
+
+
+def _new_article(session: Session, draft: ArticleDraft) -> NewArticle:
+    """The row for a draft. When its canonical URL already belongs to another text (an edited copy, a
+    variant page, or a site whose canonical tags all point to one page), this text is kept as its own
+    article without the address, linked to the first when the two are alike."""
+    canonical_key = link_key(draft.canonical_url) if draft.canonical_url else None
+    duplicate_of = score = None
+    holder = articles.find_by_canonical(session, canonical_key) if canonical_key else None
+    if holder is not None:
+        canonical_key = None
+        score = similarity(draft.text, holder[1])
+        duplicate_of = holder[0] if score >= NEAR_DUPLICATE_SIMILARITY else None
+    return NewArticle(
+        url=draft.url,
+        canonical_url=draft.canonical_url,
+        canonical_key=canonical_key,
+        title=draft.title,
+        author=draft.author,
+        published_at=draft.published_at,
+        language=draft.language,
+        site_name=draft.site_name,
+        text=draft.text,
+        content_hash=draft.content_hash,
+        extractor=draft.extractor,
+        extractor_version=draft.extractor_version,
+        normalizer_version=draft.normalizer_version,
+        raw_page_id=None,
+        duplicate_of=duplicate_of,
+        similarity=score if duplicate_of else None,
+    )
 
 
 async def _finish(store: Store, sighting_id: int, owner: str, article_id: int) -> None:
@@ -145,23 +182,4 @@ def _raw(page: Page) -> NewRawPage:
         headers=page.headers,
         fetched_at=page.fetched_at,
         body=page.body,
-    )
-
-
-def _new_article(draft: ArticleDraft, canonical_key: str | None, raw_page_id: int | None) -> NewArticle:
-    return NewArticle(
-        url=draft.url,
-        canonical_url=draft.canonical_url,
-        canonical_key=canonical_key,
-        title=draft.title,
-        author=draft.author,
-        published_at=draft.published_at,
-        language=draft.language,
-        site_name=draft.site_name,
-        text=draft.text,
-        content_hash=draft.content_hash,
-        extractor=draft.extractor,
-        extractor_version=draft.extractor_version,
-        normalizer_version=draft.normalizer_version,
-        raw_page_id=raw_page_id,
     )

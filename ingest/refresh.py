@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from ingest.dedupe import link_key
-from ingest.errors import IngestError
+from ingest.errors import IngestError, LeaseLost
 from ingest.models import Entry, Validators
 from ingest.sources import Poll, SourceReader
 from ingest.store import Store
@@ -20,13 +19,6 @@ from storage import sightings, sources
 from storage.sightings import NewSighting
 from storage.sources import RefreshOutcome
 from storage.tables import Source
-
-
-class LeaseLost(IngestError):
-    family = "lease"
-
-    def __init__(self, what: str) -> None:
-        super().__init__("lost", f"another worker took over {what}; its result was not saved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +50,11 @@ async def refresh(
     entries = poll.entries
 
     def commit(session: Session) -> int:
-        known = sightings.known_keys(session, source_id, [entry.key for entry in entries])
-        inserted = sightings.queue(
-            session, source_id, [_sighting(e) for e in entries if e.key not in known], now
+        keys, links = sightings.known(
+            session, source_id, [e.key for e in entries], [e.link_key for e in entries if e.link_key]
         )
+        new = [_sighting(e) for e in entries if e.key not in keys and e.link_key not in links]
+        inserted = sightings.queue(session, source_id, new, now)
         if not sources.record_refresh(session, source_id, owner, outcome):
             raise LeaseLost(f"source {source.name!r}")  # rolls the whole transaction back
         return inserted
@@ -90,10 +83,11 @@ def _sighting(entry: Entry) -> NewSighting:
         entry_key=entry.key,
         guid=entry.guid,
         link=entry.link,
-        link_key=link_key(entry.link) if entry.link else None,
+        link_key=entry.link_key,
         feed_title=entry.title,
         summary=entry.summary,
         feed_content=entry.content,
         feed_author=entry.author,
         published_at=entry.published_at,
+        feed_language=entry.language,
     )

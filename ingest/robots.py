@@ -27,11 +27,6 @@ class RobotsCache:
         rules = await self._rules_for(_origin(url))
         return bool(rules.can_fetch(url, self._client.settings.user_agent))
 
-    async def crawl_delay(self, url: str) -> float | None:
-        rules = await self._rules_for(_origin(url))
-        delay = rules.crawl_delay(self._client.settings.user_agent)
-        return float(delay) if delay is not None else None
-
     async def _rules_for(self, origin: str) -> Protego:
         lock = self._locks.setdefault(origin, asyncio.Lock())
         async with lock:

@@ -7,6 +7,7 @@ variables win over the file; ``__`` nests (``INGEST_FETCH__TIMEOUT=5s``). Every 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -23,13 +24,17 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from ingest.durations import parse_duration
 from ingest.errors import ConfigError
 
 DEFAULT_CONFIG = Path("config/ingest.toml")
 ENV_PREFIX = "INGEST_"
+# Settings whose environment values are JSON (lists and tables).
+_JSON_VARIABLES = frozenset(
+    {"INGEST_SOURCES", "INGEST_FETCH__ALLOW_NETWORKS", "INGEST_FETCH", "INGEST_SCHEDULE", "INGEST_DAEMON"}
+)
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
@@ -149,6 +154,21 @@ def load_settings(explicit: str | None = None, environ: Mapping[str, str] = os.e
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError("invalid", _describe(exc, path, data, environ)) from None
+    except SettingsError as exc:  # an environment value for a list or table that is not JSON
+        raise ConfigError("invalid", f"environment: {_not_json(environ) or exc}") from None
+
+
+def _not_json(environ: Mapping[str, str]) -> str:
+    bad = []
+    for name in sorted(_JSON_VARIABLES & environ.keys()):
+        try:
+            json.loads(environ[name])
+        except json.JSONDecodeError:
+            bad.append(f"${name}")
+    if not bad:
+        return ""
+    example = """INGEST_FETCH__ALLOW_NETWORKS='["10.0.0.0/8"]'"""
+    return f"{', '.join(bad)}: lists and tables must be written as JSON, e.g. {example}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

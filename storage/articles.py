@@ -29,6 +29,8 @@ class NewArticle:
     extractor_version: str
     normalizer_version: str
     raw_page_id: int | None
+    duplicate_of: int | None = None
+    similarity: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +41,29 @@ class SightingView:
     first_seen_at: datetime
 
 
-def find_existing(session: Session, canonical_key: str | None, content_hash: str) -> int | None:
-    """An article that is this one: same canonical URL, else same content."""
-    if canonical_key is not None:
-        found = session.exec(select(Article.id).where(col(Article.canonical_key) == canonical_key)).first()
-        if found is not None:
-            return found
+def find_by_hash(session: Session, content_hash: str) -> int | None:
     return session.exec(select(Article.id).where(col(Article.content_hash) == content_hash)).first()
 
 
+def find_by_canonical(session: Session, canonical_key: str) -> tuple[int, str] | None:
+    """The article at this canonical URL, with its text: (id, text)."""
+    query = select(Article.id, Article.text).where(col(Article.canonical_key) == canonical_key)
+    row = session.exec(query).first()
+    return (row[0], row[1]) if row is not None and row[0] is not None else None
+
+
 def insert(session: Session, article: NewArticle, now: datetime) -> tuple[int, bool]:
-    """Store the article unless an equal one exists; returns (id, created)."""
-    existing = find_existing(session, article.canonical_key, article.content_hash)
-    if existing is not None:
-        return existing, False
+    """Store the article; if a concurrent writer stored the same content first, return theirs.
+
+    Returns (id, created). The unique constraints decide, not the caller's earlier lookups.
+    """
     row = {**asdict(article), "created_at": now, "updated_at": now}
     created = insert_ignore(session, Article, [row]) == 1
-    # A concurrent writer may have stored the same article between our lookup and our insert.
-    found = find_existing(session, article.canonical_key, article.content_hash)
+    found = find_by_hash(session, article.content_hash)
+    if found is None and article.canonical_key is not None:
+        # Lost a race on the canonical URL instead: the other text holds the address.
+        other = find_by_canonical(session, article.canonical_key)
+        found = other[0] if other is not None else None
     assert found is not None, "an article vanished inside its own transaction"
     return found, created
 

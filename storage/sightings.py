@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
@@ -24,17 +25,26 @@ class NewSighting:
     feed_content: str | None
     feed_author: str | None
     published_at: datetime | None
+    feed_language: str | None = None
 
 
-def known_keys(session: Session, source_id: int, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` the source has already seen: one query per feed, not one per entry."""
+def known(
+    session: Session, source_id: int, keys: Sequence[str], link_keys: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Which entry keys and which link keys the source has already seen, a few queries per feed
+    (not one per entry). An entry is known when either of its identities is."""
+    return (
+        _present(session, source_id, col(Sighting.entry_key), keys),
+        _present(session, source_id, col(Sighting.link_key), link_keys),
+    )
+
+
+def _present(session: Session, source_id: int, column: Any, values: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start : start + 500])
-        query = select(Sighting.entry_key).where(
-            col(Sighting.source_id) == source_id, col(Sighting.entry_key).in_(chunk)
-        )
-        found.update(session.exec(query).all())
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        query = select(column).where(col(Sighting.source_id) == source_id, column.in_(chunk))
+        found.update(value for value in session.exec(query).all() if value is not None)
     return found
 
 
@@ -129,12 +139,3 @@ def fail(session: Session, sighting_id: int, owner: str, code: str, message: str
         )
     )
     return affected(result) == 1
-
-
-def release(session: Session, sighting_ids: Sequence[int], owner: str) -> None:
-    """Give back leases on entries this worker will not finish (shutdown)."""
-    session.execute(
-        update(Sighting)
-        .where(col(Sighting.id).in_(list(sighting_ids)), col(Sighting.lease_owner) == owner)
-        .values(lease_owner=None, lease_expires_at=None)
-    )

@@ -88,36 +88,41 @@ def try_lease(session: Session, source_id: int, owner: str, now: datetime, until
     return affected(session.execute(statement)) == 1
 
 
-def release(session: Session, source_id: int, owner: str) -> None:
-    session.execute(
-        update(Source)
-        .where(col(Source.id) == source_id, col(Source.lease_owner) == owner)
-        .values(lease_owner=None, lease_expires_at=None)
-    )
-
-
 def record_refresh(session: Session, source_id: int, owner: str, outcome: RefreshOutcome) -> bool:
-    """Store a poll's outcome and release the lease; False if the lease was lost (fencing)."""
-    source = session.get(Source, source_id)
-    if source is None or source.lease_owner != owner:
-        return False
-    source.last_fetch_at = outcome.at
-    source.last_status = outcome.status
-    source.next_fetch_at = outcome.next_fetch_at
-    source.lease_owner = source.lease_expires_at = None
+    """Store a poll's outcome and release the lease; False if the lease was lost (fencing).
+
+    One conditional UPDATE: a worker whose lease was taken over matches no row, on PostgreSQL as
+    on SQLite, whatever the isolation level.
+    """
+    values: dict[str, object] = {
+        "last_fetch_at": outcome.at,
+        "last_status": outcome.status,
+        "next_fetch_at": outcome.next_fetch_at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
     if outcome.status == "failed":
-        source.consecutive_failures += 1
-        source.last_error_code, source.last_error_message = outcome.error_code, outcome.error_message
-        source.last_error_at = outcome.at
-        source.state = "failing"
+        values |= {
+            "consecutive_failures": Source.consecutive_failures + 1,
+            "last_error_code": outcome.error_code,
+            "last_error_message": outcome.error_message,
+            "last_error_at": outcome.at,
+            "state": "failing",
+        }
     else:
-        source.consecutive_failures = 0
-        source.last_success_at = outcome.at
-        # The error is reset on success (its history lives in the logs and, later, poll records).
-        source.last_error_code = source.last_error_message = None
-        source.last_error_at = None
-        source.state = "ok"
-        source.etag, source.last_modified = outcome.etag, outcome.last_modified
-        source.body_hash = outcome.body_hash
-    session.add(source)
-    return True
+        # The error is reset on success; its history is in the logs.
+        values |= {
+            "consecutive_failures": 0,
+            "last_success_at": outcome.at,
+            "last_error_code": None,
+            "last_error_message": None,
+            "last_error_at": None,
+            "state": "ok",
+            "etag": outcome.etag,
+            "last_modified": outcome.last_modified,
+            "body_hash": outcome.body_hash,
+        }
+    statement = (
+        update(Source).where(col(Source.id) == source_id, col(Source.lease_owner) == owner).values(**values)
+    )
+    return affected(session.execute(statement)) == 1

@@ -63,6 +63,7 @@ class Sighting(SQLModel, table=True):
     summary: str | None = Field(default=None, sa_type=Text)
     feed_content: str | None = Field(default=None, sa_type=Text)
     feed_author: str | None = Field(default=None, sa_type=Text)
+    feed_language: str | None = Field(default=None, max_length=35)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     state: str = Field(default="pending", max_length=16)  # pending | done | failed

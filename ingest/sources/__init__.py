@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.models import Entry, Page, ParsedFeed, Validators
+from ingest.models import Entry, Page, Validators
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,6 @@ class Poll:
     modified: bool
     validators: Validators
     entries: tuple[Entry, ...] = ()
-    feeds: tuple[ParsedFeed, ...] = ()
     status: int | None = None  # the HTTP status, for feeds
     final_url: str | None = None
     size: int = 0  # bytes received

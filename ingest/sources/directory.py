@@ -22,7 +22,7 @@ from ingest.cpu import CpuPool, parse_job
 from ingest.dedupe import assign_keys
 from ingest.errors import IngestError, SourceError
 from ingest.fetch import fetch_page
-from ingest.models import Entry, Page, ParsedFeed, RawEntry, Validators
+from ingest.models import Entry, Page, RawEntry, Validators
 from ingest.robots import RobotsCache
 from ingest.sources import Poll
 
@@ -39,14 +39,11 @@ _TYPES = {
 
 
 class DirectorySource:
-    def __init__(
-        self, root: Path, client: HttpClient, robots: RobotsCache | None, cpu: CpuPool, max_bytes: int
-    ) -> None:
+    def __init__(self, root: Path, client: HttpClient, robots: RobotsCache | None, cpu: CpuPool) -> None:
         self.root = root.resolve()
         self._client = client
         self._robots = robots
         self._cpu = cpu
-        self._max_bytes = max_bytes
 
     async def poll(self, known: Validators) -> Poll:
         files = await asyncio.to_thread(self._listing)
@@ -54,16 +51,14 @@ class DirectorySource:
         validators = Validators(body_hash=state)
         if state == known.body_hash:
             return Poll(False, validators)
-        feeds, feed_entries, linked = await self._read_feeds(
-            [f for f in files if f.suffix.lower() in FEED_SUFFIXES]
-        )
+        feed_entries, linked = await self._read_feeds([f for f in files if f.suffix.lower() in FEED_SUFFIXES])
         loose = [
             RawEntry(guid=None, link=path.as_uri())
             for path in files
             if path.suffix.lower() in PAGE_SUFFIXES | TEXT_SUFFIXES and path not in linked
         ]
         entries = assign_keys(loose) + feed_entries
-        return Poll(True, validators, tuple(entries), tuple(feeds), size=sum(f.stat().st_size for f in files))
+        return Poll(True, validators, tuple(entries), size=sum(f.stat().st_size for f in files))
 
     async def load_page(self, link: str) -> Page:
         if link.startswith(("http://", "https://")):
@@ -71,7 +66,7 @@ class DirectorySource:
         path = self.local_path(link)
         if path is None:
             raise SourceError("outside_directory", f"{link} is not a file inside {self.root}")
-        body = await asyncio.to_thread(self._read, path)
+        body = await asyncio.to_thread(self._read, path, self._client.settings.max_page_bytes)
         content_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or ""
         now = datetime.now(UTC)
         return Page(
@@ -86,39 +81,44 @@ class DirectorySource:
         path = Path(unquote(parts.path)).resolve()
         return path if path.is_relative_to(self.root) and path.is_file() else None
 
-    async def _read_feeds(self, paths: list[Path]) -> tuple[list[ParsedFeed], list[Entry], set[Path]]:
-        feeds: list[ParsedFeed] = []
+    async def _read_feeds(self, paths: list[Path]) -> tuple[list[Entry], set[Path]]:
         entries: list[Entry] = []
         linked: set[Path] = set()
         for path in paths:
-            body = await asyncio.to_thread(self._read, path)
             try:
-                feed, found = await self._cpu.run(
+                body = await asyncio.to_thread(self._read, path, self._client.settings.max_feed_bytes)
+                _feed, found = await self._cpu.run(
                     parse_job, body, path.as_uri(), _TYPES.get(path.suffix.lower())
                 )
             except IngestError as exc:
                 # One bad file (or an .xml that is a sitemap, a .json that is data) spoils nothing else.
                 log.warning("feed_file_skipped", path=str(path), error_code=exc.code, error=exc.message)
                 continue
-            feeds.append(feed)
             entries.extend(found)
             linked.update(p for p in (self.local_path(e.link) for e in found if e.link) if p is not None)
-        return feeds, entries, linked
+        return entries, linked
 
     def _listing(self) -> list[Path]:
+        """Regular files inside the directory; hidden ones and links that lead outside are skipped."""
         if not self.root.is_dir():
             raise SourceError("path_missing", f"{self.root} is not a directory")
-        return sorted(
-            path
-            for path in self.root.rglob("*")
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.root).parts)
-        )
+        found = []
+        for path in self.root.rglob("*"):
+            if any(part.startswith(".") for part in path.relative_to(self.root).parts):
+                continue
+            resolved = path.resolve()
+            if resolved.is_file() and resolved.is_relative_to(self.root):
+                found.append(path)
+        return sorted(found)
 
-    def _read(self, path: Path) -> bytes:
-        size = path.stat().st_size
-        if size > self._max_bytes:
-            raise SourceError("too_large", f"{path} is {size} bytes, over the limit of {self._max_bytes}")
-        return path.read_bytes()
+    def _read(self, path: Path, limit: int) -> bytes:
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise SourceError("too_large", f"{path} is {size} bytes, over the limit of {limit}")
+            return path.read_bytes()
+        except OSError as exc:
+            raise SourceError("unreadable", f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _listing_hash(files: list[Path]) -> str:

@@ -28,14 +28,13 @@ class FeedSource:
                 final_url=response.final_url,
                 size=len(response.body),
             )
-        feed, entries = await self._cpu.run(
+        _feed, entries = await self._cpu.run(
             parse_job, response.body, response.final_url, response.content_type
         )
         return Poll(
             True,
             fetched.validators,
             tuple(entries),
-            (feed,),
             response.status,
             response.final_url,
             len(response.body),

@@ -185,3 +185,40 @@ def _count(database: Path, table: str) -> int:
             return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     except sqlite3.OperationalError:  # the schema is not there yet
         return 0
+
+
+def test_bad_environment_json_exits_2(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "")
+    result = ingest("run-once", "--config", str(config), env={"INGEST_FETCH__ALLOW_NETWORKS": "garbage"})
+    assert result.returncode == 2 and "$INGEST_FETCH__ALLOW_NETWORKS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_two_concurrent_runs_store_everything_exactly_once(tmp_path: Path, server: LoopbackServer) -> None:
+    items = "".join(
+        f"<item><title>Story {n}</title><link>/story-{n}.html</link><guid>s-{n}</guid></item>"
+        for n in range(PAGES)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>{items}</channel></rss>'
+    server.add("/feed.xml", Route(feed.encode(), content_type="application/rss+xml"))
+    server.add("/copy.xml", Route(feed.encode(), content_type="application/rss+xml"))
+    for n in range(PAGES):
+        server.add(f"/story-{n}.html", _page)
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "a"\nurl = "{server.url("/feed.xml")}"\n[[sources]]\nname = "b"\nurl = "{server.url("/copy.xml")}"\n',
+    )
+    command = [sys.executable, "-m", "ingest", "run-once", "--config", str(config), "--json"]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=120) for process in runs]
+    assert [process.returncode for process in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    assert "database is locked" not in "".join(err for _, err in outputs)
+    database = tmp_path / "ingest.db"
+    assert _count(database, "article") == PAGES
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM sighting WHERE state = 'done'").fetchone() == (
+            2 * PAGES,
+        )

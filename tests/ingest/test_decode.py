@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 import zlib
 
 import brotli
@@ -42,8 +43,14 @@ def test_round_trip(encoding: str) -> None:
 def test_bomb_is_refused_without_inflating_it(encoding: str) -> None:
     bomb = _encode(b"\0" * (64 << 20), encoding)  # 64 MiB of zeros, a few kB compressed
     assert len(bomb) < 200_000
-    with pytest.raises(TooLarge, match="larger than the limit of 1000000 bytes"):
-        _decode(bomb, encoding, 1_000_000, chunk=len(bomb))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLarge, match="larger than the limit of 1000000 bytes"):
+            _decode(bomb, encoding, 1_000_000, chunk=len(bomb))  # the whole bomb in one chunk
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"decoding peaked at {peak} bytes: the output limit is not applied"
 
 
 def test_wire_bytes_are_capped_too() -> None:

@@ -14,11 +14,26 @@ def test_guid_wins_over_link() -> None:
     assert first.key == moved.key
 
 
-def test_link_is_the_key_without_guid_and_tracking_does_not_matter() -> None:
+def test_link_is_the_identity_without_guid_and_tracking_does_not_matter() -> None:
     plain = assign_keys([RawEntry(guid=None, link="https://x.example/a")])[0]
-    tracked = assign_keys([RawEntry(guid=None, link="https://X.example/a?utm_source=feed#top")])[0]
+    tracked = assign_keys([RawEntry(guid=None, link="https://X.example/a?utm_source=feed")])[0]
+    anchored = assign_keys([RawEntry(guid=None, link="https://x.example/a#top")])[0]
     assert plain.key == tracked.key
-    assert tracked.link == "https://x.example/a"
+    assert tracked.link == anchored.link == "https://x.example/a"
+    assert plain.link_key == anchored.link_key  # known by its link, whatever the anchor
+
+
+def test_keys_do_not_depend_on_the_other_entries_of_a_poll() -> None:
+    """A replay must recognise an entry whatever else the feed holds at that moment."""
+    both = assign_keys(
+        [RawEntry(None, "https://x.example/live#u1"), RawEntry(None, "https://x.example/live#u2")]
+    )
+    alone = assign_keys([RawEntry(None, "https://x.example/live#u2")])
+    assert both[1].key == alone[0].key
+    shared = assign_keys([RawEntry("g", "https://x.example/1"), RawEntry("g", "https://x.example/2")])
+    left = assign_keys([RawEntry("g", "https://x.example/2")])
+    assert shared[1].key != left[0].key  # keyed by link while shared, by GUID once alone...
+    assert shared[1].link_key == left[0].link_key  # ...and still known through its link
 
 
 def test_title_and_date_without_guid_or_link() -> None:

@@ -91,6 +91,7 @@ def test_second_run_is_conditional_and_stores_nothing(server: LoopbackServer, db
     for name in ALL_FEEDS:
         last = server.requests_to(f"/site/feeds/{name}")[-1].headers
         assert last.get("if-none-match") and last.get("if-modified-since"), name
+        assert server.not_modified[f"/site/feeds/{name}"] == 1, name  # answered 304, not resent
     assert sum(hits for path, hits in server.hits.items() if "/pages/" in path) == pages_before
 
 
@@ -237,7 +238,116 @@ def test_a_source_error_is_reset_by_the_next_success(server: LoopbackServer, db_
     assert run(settings).exit_code == 1
     (failed,) = rows(settings, Source)
     assert (failed.state, failed.last_error_code, failed.consecutive_failures) == ("failing", "http.404", 1)
-    server.add("/late.rss", Route((SITE / "feeds" / "news.rss").read_bytes(), content_type="application/rss+xml"))
+    server.add(
+        "/late.rss", Route((SITE / "feeds" / "news.rss").read_bytes(), content_type="application/rss+xml")
+    )
     assert run(settings).exit_code == 0
     (healed,) = rows(settings, Source)
     assert (healed.state, healed.last_error_code, healed.consecutive_failures) == ("ok", None, 0)
+
+
+def _rss(items: str) -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>{items}</channel></rss>'.encode()
+
+
+def test_entries_stay_known_when_the_rest_of_the_feed_changes(server: LoopbackServer, db_url: str) -> None:
+    """Keys must not depend on the other entries of a poll: a replay never re-queues an entry."""
+    first = _rss(
+        "<item><title>U1</title><link>/live#u1</link><description>one</description></item>"
+        "<item><title>U2</title><link>/live#u2</link><description>two</description></item>"
+        "<item><title>S1</title><link>/s1</link><guid>shared</guid><description>s one</description></item>"
+        "<item><title>S2</title><link>/s2</link><guid>shared</guid><description>s two</description></item>"
+    )
+    later = _rss(
+        "<item><title>U2</title><link>/live#u2</link><description>two</description></item>"
+        "<item><title>S2</title><link>/s2</link><guid>shared</guid><description>s two</description></item>"
+        "<item><title>Moved GUID</title><link>/s1</link><guid>fresh-guid-every-poll</guid><description>s one</description></item>"
+    )
+    server.add("/f.rss", Route(first, content_type="application/rss+xml"))
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss"), "full_text": False}])
+    assert run(settings).as_dict()["entries_new"] == 4
+    server.add("/f.rss", Route(later, content_type="application/rss+xml"))
+    assert run(settings).as_dict()["entries_new"] == 0
+
+
+def test_guid_and_link_quirks_over_http(server: LoopbackServer, db_url: str) -> None:
+    feeds = FIXTURES / "feeds"
+    for name in ("missing_guids.xml", "duplicate_guids.xml", "rss20.xml", "atom10.atom"):
+        server.add(f"/{name}", Route((feeds / name).read_bytes(), content_type="application/xml"))
+    sources = [{"name": n, "url": server.url(f"/{n}"), "full_text": False}
+               for n in ("missing_guids.xml", "duplicate_guids.xml", "rss20.xml", "atom10.atom")]  # fmt: skip
+    settings = make_settings(db_url, sources)
+    counts = run(settings).as_dict()
+    # 3 without GUIDs, 5 distinct of 6 with broken GUIDs (one exact repeat), 3 RSS, 2 Atom
+    assert counts["entries_new"] == 13 and counts["articles_failed"] == 0
+    links = {s.link for s in rows(settings, Sighting)}
+    assert server.url("/news/lifeboat-kayakers") in links  # relative link, resolved against the feed
+    assert (
+        "https://dupguid.example/live#update-1" in links and "https://dupguid.example/live#update-2" in links
+    )
+    assert "https://valley-notes.example/blog/posts/orchard-cider-festival" in links  # xml:base
+    assert run(settings).as_dict()["entries_new"] == 0
+
+
+def test_symlinks_out_of_a_directory_and_oversized_files_are_skipped(tmp_path: Path, db_url: str) -> None:
+    root = tmp_path / "docs"
+    root.mkdir()
+    outside = tmp_path / "outside.xml"
+    outside.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>'
+        "<item><title>SECRET</title><guid>x</guid><description>SECRET CONTENT</description></item></channel></rss>"
+    )
+    (root / "evil.xml").symlink_to(outside)
+    (root / "huge.xml").write_bytes(b"<rss>" + b" " * 2_000_000 + b"</rss>")
+    (root / "note.txt").write_text(
+        "A plain note\nThis is the body of a small plain note, long enough to keep.\n"
+    )
+    (root / "empty.txt").write_text("   \n")
+    settings = make_settings(
+        db_url, [{"name": "docs", "path": str(root)}], fetch={"max_feed_bytes": 1_000_000}
+    )
+    counts = run(settings).as_dict()
+    assert counts["sources_ok"] == 1 and counts["articles_new"] == 1
+    assert counts["articles_failed"] == 1  # the empty document: an error, never an empty article
+    texts = " ".join(a.text for a in rows(settings, Article))
+    assert "SECRET" not in texts
+    failed = [s for s in rows(settings, Sighting) if s.state == "failed"]
+    assert [s.last_error_code for s in failed] == ["extract.empty"]
+
+
+def test_a_canonical_tag_pointing_home_is_ignored(server: LoopbackServer, db_url: str) -> None:
+    body = "<p>{}</p>".format(" ".join(f"word{i}" for i in range(120)))
+    page = '<html><head><link rel="canonical" href="{home}"><title>{t}</title></head><body><article><h1>{t}</h1>{b}</article></body></html>'
+    home = server.url("/")
+    for n in (1, 2):
+        server.add(
+            f"/story-{n}.html",
+            Route(page.format(home=home, t=f"Story {n}", b=body.replace("word", f"s{n}w")).encode()),
+        )
+    server.add("/f.rss", Route(_rss("".join(f"<item><title>Story {n}</title><link>/story-{n}.html</link></item>" for n in (1, 2))),
+                               content_type="application/rss+xml"))  # fmt: skip
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    assert run(settings).as_dict()["articles_new"] == 2
+    assert sorted(a.canonical_url for a in rows(settings, Article)) == [
+        server.url("/story-1.html"),
+        server.url("/story-2.html"),
+    ]
+
+
+def test_same_canonical_url_with_other_text_is_kept_and_linked(server: LoopbackServer, db_url: str) -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    page = '<html><head><link rel="canonical" href="{c}"></head><body><article><h1>T</h1><p>{w}</p><p>{extra}</p></article></body></html>'
+    canonical = server.url("/story")
+    server.add("/story", Route(page.format(c=canonical, w=words, extra="Original ending.").encode()))
+    server.add(
+        "/story/amp",
+        Route(page.format(c=canonical, w=words, extra="A different ending added later.").encode()),
+    )
+    server.add("/f.rss", Route(_rss("<item><title>T</title><link>/story</link></item><item><title>T amp</title><link>/story/amp</link></item>"),
+                               content_type="application/rss+xml"))  # fmt: skip
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    counts = run(settings).as_dict()
+    assert counts["articles_new"] == 1 and counts["articles_near_duplicate"] == 1
+    first, second = rows(settings, Article)
+    assert second.duplicate_of == first.id and second.similarity and second.similarity > 0.9
+    assert first.canonical_url == second.canonical_url == canonical

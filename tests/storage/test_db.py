@@ -114,3 +114,16 @@ def test_timestamps_come_back_as_utc(tmp_path: Path) -> None:
             Source(name="n", kind="feed", url="https://x.example/g", next_fetch_at=datetime(2024, 6, 1))
         )
     db.close()
+
+
+def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    db = Database(f"sqlite:///{tmp_path / 'd.db'}")
+    migrate.upgrade(db)
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    db.close()

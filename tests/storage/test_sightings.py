@@ -29,7 +29,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 def _entry(key: str) -> NewSighting:
-    return NewSighting(key, f"guid-{key}", f"https://x.example/{key}", None, key, None, None, None, None)
+    return NewSighting(
+        key, f"guid-{key}", f"https://x.example/{key}", f"lk-{key}", key, None, None, None, None
+    )
 
 
 def _source_id(db: Database) -> int:
@@ -39,12 +41,15 @@ def _source_id(db: Database) -> int:
     return source_id
 
 
-def test_queue_is_idempotent_and_known_keys_is_one_query(db: Database) -> None:
+def test_queue_is_idempotent_and_known_checks_both_identities(db: Database) -> None:
     source_id = _source_id(db)
     with db.write() as session:
         assert sightings.queue(session, source_id, [_entry("a"), _entry("b")], NOW) == 2
         assert sightings.queue(session, source_id, [_entry("b"), _entry("c")], NOW) == 1
-        assert sightings.known_keys(session, source_id, ["a", "c", "z"]) == {"a", "c"}
+        assert sightings.known(session, source_id, ["a", "c", "z"], ["lk-b", "lk-z"]) == (
+            {"a", "c"},
+            {"lk-b"},
+        )
 
 
 def test_claims_are_exclusive_until_the_lease_expires(db: Database) -> None:

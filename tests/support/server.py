@@ -54,6 +54,7 @@ class LoopbackServer:
         self.routes: dict[str, Route | Handler] = {}
         self.requests: list[Seen] = []
         self.hits: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()  # 304 answers, by path
         self._lock = threading.Lock()
         self._server = _QuietServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
@@ -128,6 +129,8 @@ class LoopbackServer:
                 if route.delay:
                     time.sleep(route.delay)
                 if _not_modified(route, seen.headers):
+                    with server._lock:
+                        server.not_modified[seen.path] += 1
                     self.send_response(304)
                     self._validators(route)
                     self.send_header("Content-Length", "0")

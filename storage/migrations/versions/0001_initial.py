@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 21:16:06.669933
+Create Date: 2026-11-27 21:36:06.380290
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=True),
         sa.Column("feed_content", sa.Text(), nullable=True),
         sa.Column("feed_author", sa.Text(), nullable=True),
+        sa.Column("feed_language", sa.String(length=35), nullable=True),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
