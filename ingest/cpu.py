@@ -18,10 +18,11 @@ from typing import ParamSpec, TypeVar
 from ingest.dedupe import assign_keys
 from ingest.errors import ExtractError
 from ingest.extract import extract
-from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed
+from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed, Vocabulary
 from ingest.normalize import normalize
 from ingest.parse import parse_feed
 
+NO_WORDS = Vocabulary()
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -31,10 +32,18 @@ def parse_job(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFe
     return feed, assign_keys(feed.entries)
 
 
-def article_job(page: Page | None, hints: EntryHints, fallback_url: str, fetched_at_iso: str) -> ArticleDraft:
+def article_job(
+    page: Page | None,
+    hints: EntryHints,
+    fallback_url: str,
+    fetched_at_iso: str,
+    words: Vocabulary = NO_WORDS,
+) -> ArticleDraft:
     fetched_at = page.fetched_at if page is not None else datetime.fromisoformat(fetched_at_iso)
     url = page.final_url if page is not None else fallback_url
-    draft = normalize(extract(page, hints), hints, url, fetched_at)
+    draft = normalize(
+        extract(page, hints), hints, url, fetched_at, words.related_labels, words.paywall_phrases
+    )
     if not draft.text:
         raise ExtractError("empty", f"nothing of {url} is left once boilerplate lines are removed")
     return draft

@@ -1,25 +1,43 @@
-"""Extraction: a page's article body and metadata, with the feed's own content as the fallback.
+"""Extraction: a page's article body and metadata, falling back in a fixed order.
 
-HTML goes through trafilatura (comments excluded); plain text is taken as it is, for the normaliser to
-find its title and byline. When the page is missing, unsupported or yields too little, the feed's
-content is used instead and ``extractor`` says so.
+1. trafilatura with the primary settings (chosen by ``bench/quality.py`` on the labelled pages);
+2. trafilatura with recall-oriented settings, when the first yields too little or a body that shares
+   nothing with a substantial feed summary (it extracted something, but not the article);
+3. the feed's own content.
+
+``extractor`` records which one produced the text. Plain text is taken as it is, for the normaliser
+to find its title and byline. Page metadata comes from the page's declarations (:mod:`metadata`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
+import lxml.html
 import trafilatura
 from charset_normalizer import from_bytes
+from trafilatura.htmlprocessing import convert_to_html
+from trafilatura.utils import load_html
 
 from ingest.errors import ExtractError
-from ingest.html import html_text
+from ingest.html import find_visible, html_text, text_key, unwrap_layout_tables
+from ingest.metadata import PageMetadata, page_metadata
 from ingest.models import EntryHints, Extracted, Page
 
 TRAFILATURA_VERSION = f"trafilatura {trafilatura.__version__}"
 MIN_BODY_CHARS = 200
+# A summary this long (in distinct content words) is evidence enough to doubt a body sharing
+# (almost) none of its words.
+SUMMARY_WORDS = 12
+SUMMARY_OVERLAP = 0.15
+# Measured with bench/quality.py (see the README's "Article quality" section).
+PRIMARY = {"include_comments": False, "include_tables": True, "deduplicate": False}
+SECONDARY = {"favor_recall": True, "include_comments": False, "include_tables": True, "deduplicate": False}
+ATTEMPTS = (("trafilatura", PRIMARY), ("trafilatura-recall", SECONDARY))
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
+_CONTENT_WORD = re.compile(r"\w{4,}")
 
 
 def extract(page: Page | None, hints: EntryHints) -> Extracted:
@@ -44,28 +62,89 @@ def _from_text(page: Page, hints: EntryHints) -> Extracted:
 
 def _from_html(page: Page, hints: EntryHints) -> Extracted:
     try:
-        found = _trafilatura(page.body, page.final_url)
-    except ExtractError as exc:
-        return _from_feed(hints, exc.message)
-    if len(found.text) >= MIN_BODY_CHARS:
-        return found
+        tree = load_html(page.body)
+    except Exception as exc:  # lxml refuses some byte sequences outright
+        return _from_feed(hints, f"{page.final_url} cannot be parsed as HTML: {exc}")
+    if tree is None:
+        return _from_feed(hints, f"{page.final_url} cannot be parsed as HTML")
+    meta = page_metadata(tree)
+    unwrap_layout_tables(tree)
+    best: Extracted | None = None
+    for name, options in ATTEMPTS:
+        found = _trafilatura(tree, page.final_url, options, name, meta)
+        if found is not None and _is_article(found.text, hints):
+            return _with_standfirst(found, tree, hints)
+        if found is not None and (best is None or len(found.text) > len(best.text)):
+            best = found
+    return _fallback(page, hints, meta, best)
+
+
+def _fallback(page: Page, hints: EntryHints, meta: PageMetadata, best: Extracted | None) -> Extracted:
+    """No attempt looked like the article: the feed's content if it says more, else the best try."""
     feed_text = html_text(hints.content or hints.summary or "")
-    if len(feed_text) > len(found.text):
-        return Extracted(
-            text=feed_text,
-            extractor="feed",
-            extractor_version=TRAFILATURA_VERSION,
-            # The feed's title describes the feed's text; the page's may be a gallery's or a stub's.
-            title=hints.title or found.title,
-            author=found.author,
-            published=found.published,
-            site_name=found.site_name,
-            canonical_url=found.canonical_url,
-            language=found.language,
+    if len(feed_text) > len(best.text if best else ""):
+        # The feed's title describes the feed's text; the page's may be a gallery's or a stub's.
+        return _with_meta(
+            Extracted(
+                text=feed_text, extractor="feed", extractor_version=TRAFILATURA_VERSION, title=hints.title
+            ),
+            meta,
         )
-    if not found.text.strip():
+    if best is None or not best.text.strip():
         raise ExtractError("empty", f"{page.final_url} has no extractable text and the feed carries none")
+    return best
+
+
+def _is_article(text: str, hints: EntryHints) -> bool:
+    if len(text) < MIN_BODY_CHARS:
+        return False
+    summary = set(_CONTENT_WORD.findall(html_text(hints.summary or "").casefold()))
+    if len(summary) < SUMMARY_WORDS:
+        return True
+    body = set(_CONTENT_WORD.findall(text.casefold()))
+    return len(summary & body) / len(summary) >= SUMMARY_OVERLAP
+
+
+def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, hints: EntryHints) -> Extracted:
+    """Put back a standfirst the extractor left out: a block of the page that says what the page's
+    description (or the feed's summary) says, when the body does not contain it."""
+    body = text_key(found.text)
+    for candidate in (found.description, html_text(hints.summary or "")):
+        if not candidate or text_key(candidate.rstrip(" .…")) in body:
+            continue
+        visible = find_visible(tree, candidate)
+        if visible and text_key(visible) not in body:
+            return replace(found, text=f"{visible}\n{found.text}")
     return found
+
+
+def _trafilatura(
+    tree: lxml.html.HtmlElement, url: str, options: dict[str, Any], name: str, meta: PageMetadata
+) -> Extracted | None:
+    try:
+        document: Any = trafilatura.bare_extraction(tree, url=url, with_metadata=False, **options)
+    except Exception:  # trafilatura raises assorted lxml and value errors on hostile markup
+        return None
+    if document is None or not (text := str(getattr(document, "text", "") or "")).strip():
+        return None
+    body = getattr(document, "body", None)
+    markup = convert_to_html(body) if body is not None else None
+    return _with_meta(
+        Extracted(text=text, extractor=name, extractor_version=TRAFILATURA_VERSION, body_html=markup), meta
+    )
+
+
+def _with_meta(found: Extracted, meta: PageMetadata) -> Extracted:
+    return replace(
+        found,
+        title=found.title or meta.title,
+        author=meta.author,
+        published=meta.published,
+        site_name=meta.site_name,
+        canonical_url=meta.canonical_url,
+        language=meta.language,
+        description=meta.description,
+    )
 
 
 def _from_feed(hints: EntryHints, why: str) -> Extracted:
@@ -96,31 +175,3 @@ def decode_text(body: bytes, content_type: str) -> str:
             continue
     guess = from_bytes(body).best()
     return str(guess) if guess is not None else body.decode("utf-8", "replace")
-
-
-def _trafilatura(body: bytes, url: str) -> Extracted:
-    try:
-        document: Any = trafilatura.bare_extraction(
-            body,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            deduplicate=False,
-        )
-    except Exception as exc:  # trafilatura raises assorted lxml and value errors on hostile markup
-        raise ExtractError("failed", f"trafilatura failed on {url}: {type(exc).__name__}: {exc}") from None
-    if document is None:
-        return Extracted(text="", extractor="trafilatura", extractor_version=TRAFILATURA_VERSION)
-    return Extracted(
-        text=str(getattr(document, "text", "") or ""),
-        extractor="trafilatura",
-        extractor_version=TRAFILATURA_VERSION,
-        title=getattr(document, "title", None),
-        author=getattr(document, "author", None),
-        published=getattr(document, "date", None),
-        site_name=getattr(document, "sitename", None),
-        canonical_url=getattr(document, "url", None),
-        language=getattr(document, "language", None),
-    )

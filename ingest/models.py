@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class EntryHints:
     content: str | None = None
     link: str | None = None
     feed_language: str | None = None
+    first_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,10 @@ class Extracted:
     site_name: str | None = None
     canonical_url: str | None = None
     language: str | None = None
+    description: str | None = None
+    # The extractor's simplified HTML of the body (an lxml element), not yet sanitised. It never
+    # leaves the worker process: only the finished ArticleDraft does.
+    body_html: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +118,15 @@ class ArticleDraft:
     extractor: str
     extractor_version: str
     normalizer_version: str
+    html: str | None = None  # sanitised
+    sanitizer_version: str | None = None
+    dateline: str | None = None  # the prefix cut from the first paragraph ("Bamada.net", "Lyon (AFP)")
+    published_from: str | None = None  # page | feed | first_seen
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Words the normaliser looks for, added in the config to its built-in tables."""
+
+    related_labels: tuple[str, ...] = ()
+    paywall_phrases: tuple[str, ...] = ()

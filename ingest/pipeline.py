@@ -13,7 +13,7 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,8 @@ from structlog.contextvars import bound_contextvars
 from ingest.client import HttpClient
 from ingest.cpu import CpuPool
 from ingest.errors import IngestError, LeaseLost
-from ingest.process import LinkLocks, process
+from ingest.models import Vocabulary
+from ingest.process import EntryContext, LinkLocks, process
 from ingest.refresh import record_failure, refresh
 from ingest.robots import RobotsCache
 from ingest.settings import Settings
@@ -102,7 +103,7 @@ class _Run:
     counts: RunCounts
     started: datetime
     entry_slots: asyncio.Semaphore
-    links: LinkLocks = field(default_factory=LinkLocks)
+    entries: EntryContext
 
 
 class Pipeline:
@@ -149,7 +150,11 @@ class Pipeline:
             async with HttpClient(fetch) as client:
                 robots = RobotsCache(client) if fetch.respect_robots_txt else None
                 slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
-                run = _Run(store, client, robots, cpu, counts, started, slots)
+                words = Vocabulary(
+                    self.settings.normalize.related_labels, self.settings.normalize.paywall_phrases
+                )
+                entries = EntryContext(store, cpu, self.owner, LinkLocks(), words)
+                run = _Run(store, client, robots, cpu, counts, started, slots, entries)
                 outcomes = await asyncio.gather(
                     *(self._source(run, s) for s in chosen), return_exceptions=True
                 )
@@ -264,9 +269,7 @@ class Pipeline:
         async with run.entry_slots:
             with bound_contextvars(entry_id=sighting_id, link=sighting.link):
                 try:
-                    done = await process(
-                        sighting, reader, run.store, run.cpu, self.owner, full_text, run.links
-                    )
+                    done = await process(sighting, reader, full_text, run.entries)
                 except LeaseLost as exc:
                     log.warning("entry_lease_lost", error=exc.message)
                     return

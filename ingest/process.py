@@ -17,7 +17,7 @@ from sqlmodel import Session
 from ingest.cpu import CpuPool, article_job
 from ingest.dedupe import link_key, similarity
 from ingest.errors import ExtractError, IngestError, LeaseLost
-from ingest.models import ArticleDraft, EntryHints, Page
+from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.sources import SourceReader
 from ingest.store import Store
 from storage import articles, raw_pages, sightings
@@ -69,27 +69,29 @@ def hints_of(sighting: Sighting) -> EntryHints:
         content=sighting.feed_content,
         link=sighting.link,
         feed_language=sighting.feed_language,
+        first_seen_at=sighting.first_seen_at,
     )
 
 
-async def process(
-    sighting: Sighting,
-    reader: SourceReader,
-    store: Store,
-    cpu: CpuPool,
-    owner: str,
-    full_text: bool,
-    links: LinkLocks,
-) -> Processed:
-    async with links.hold(sighting.link_key):
-        return await _process(sighting, reader, store, cpu, owner, full_text)
+@dataclass(frozen=True, slots=True)
+class EntryContext:
+    """What every entry of a run shares."""
+
+    store: Store
+    cpu: CpuPool
+    owner: str
+    links: LinkLocks
+    words: Vocabulary
 
 
-async def _process(
-    sighting: Sighting, reader: SourceReader, store: Store, cpu: CpuPool, owner: str, full_text: bool
-) -> Processed:
+async def process(sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext) -> Processed:
+    async with ctx.links.hold(sighting.link_key):
+        return await _process(sighting, reader, full_text, ctx)
+
+
+async def _process(sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext) -> Processed:
     assert sighting.id is not None
-    sighting_id = sighting.id
+    sighting_id, store, owner = sighting.id, ctx.store, ctx.owner
     if sighting.link_key is not None:
         known_link = sighting.link_key
         existing = await store.read(lambda session: sightings.article_for_link(session, known_link))
@@ -104,7 +106,9 @@ async def _process(
             page_error = exc
     now = datetime.now(UTC)
     try:
-        draft = await cpu.run(article_job, page, hints_of(sighting), sighting.link or "", now.isoformat())
+        draft = await ctx.cpu.run(
+            article_job, page, hints_of(sighting), sighting.link or "", now.isoformat(), ctx.words
+        )
     except ExtractError:
         if page_error is not None:
             raise page_error from None  # the page's failure is the real reason there is no text
@@ -160,6 +164,10 @@ def _new_article(session: Session, draft: ArticleDraft) -> NewArticle:
         raw_page_id=None,
         duplicate_of=duplicate_of,
         similarity=score if duplicate_of else None,
+        html=draft.html,
+        sanitizer_version=draft.sanitizer_version,
+        dateline=draft.dateline,
+        published_from=draft.published_from,
     )
 
 

@@ -27,6 +27,65 @@ RELATED_LABELS: tuple[str, ...] = (
 # Words that introduce a byline: "Par Marie Lenoir", "By Tom Hale".
 BYLINE_PREFIXES: tuple[str, ...] = ("par", "by", "von", "por", "di", "de", "door", "written by", "texte")
 
+# Credit lines at the end of a body, dropped: "Reporting by …; Editing by …".
+CREDIT_PREFIXES: tuple[str, ...] = (
+    "reporting by", "additional reporting by", "editing by", "writing by", "compiled by", "with reporting by",
+    "reportage de", "con información de", "com informações de",
+)  # fmt: skip
+
+# The same, when followed by a colon: "Photo : AFP", "Mitarbeit: Jan Ohm".
+CREDIT_LABELS: tuple[str, ...] = (
+    "photo", "photos", "crédit photo", "crédits photo", "foto", "fotos", "bild", "image", "illustration",
+    "mitarbeit", "texte", "text", "texto",
+)  # fmt: skip
+
+# Paywall and fundraising boxes: from the first short line holding one of these phrases to the end of
+# the body, when everything after it is short too, the lines are the box, not the article.
+PAYWALL_PHRASES: tuple[str, ...] = (
+    # English
+    "subscribe", "subscriber", "subscription", "sign in to", "log in to", "to continue reading",
+    "support us", "consider supporting", "become a member", "free trial", "already have an account",
+    # French
+    "abonnez-vous", "réservé aux abonnés", "déjà abonné", "pour lire la suite", "abonnement",
+    "soutenez-nous", "se connecter",
+    # German
+    "abonnenten", "abonnieren", "bereits abonnent", "weiterlesen mit", "lesen sie jetzt weiter",
+    "jederzeit kündbar", "jetzt testen",
+    # Spanish
+    "suscriptor", "suscríbete", "suscripción", "sigue leyendo", "inicia sesión", "ya eres",
+    # Portuguese
+    "assinante", "assine", "assinatura", "continue lendo", "faça login", "já é assinante",
+    # Italian
+    "abbonati", "abbonato", "abbonamento", "continua a leggere",
+)  # fmt: skip
+
+# Lines that are an advertisement's label or its "the story goes on" notice, dropped wherever they are.
+AD_LINES: tuple[str, ...] = (
+    "advertisement", "advertising", "sponsored", "story continues below",
+    "story continues below advertisement", "continue reading below", "article continues below",
+    "publicité", "l'article continue ci-dessous", "anzeige", "werbung", "weiter nach der anzeige",
+    "publicidad", "continúa leyendo", "publicidade", "continue lendo abaixo",
+    "continua após a publicidade", "pubblicità", "continua a leggere sotto",
+)  # fmt: skip
+
+# Words that label a picture's credit at the end of a caption: "… — Foto: Renata Albuquerque/VNN".
+CAPTION_CREDITS: tuple[str, ...] = (
+    "photo", "photos", "foto", "fotos", "bild", "bilder", "imagem", "image", "crédit", "credit", "crédito",
+    "picture", "illustration", "source image",
+)  # fmt: skip
+
+# Author values that name a desk, not a person.
+NOT_PERSONS: tuple[str, ...] = (
+    "redacción", "redação", "rédaction", "redaktion", "redazione", "staff", "newsroom", "editorial",
+    "agencias", "agências", "agence", "the editors", "editors", "admin", "administrator",
+)  # fmt: skip
+
+# Titles that describe a site, not an article.
+GENERIC_TITLES: frozenset[str] = frozenset(
+    {"home", "homepage", "accueil", "index", "startseite", "inicio", "início", "portada", "news", "untitled",
+     "article", "artikel", "article sans titre", "sem título", "sin título"}
+)  # fmt: skip
+
 # Words that introduce a source credit at the end of a body: "Source: Bamada.net".
 SOURCE_PREFIXES: tuple[str, ...] = (
     "source", "sources", "fuente", "fuentes", "quelle", "quellen", "fonte", "fontes", "fonti", "bron",

@@ -33,7 +33,16 @@ DEFAULT_CONFIG = Path("config/ingest.toml")
 ENV_PREFIX = "INGEST_"
 # Settings whose environment values are JSON (lists and tables).
 _JSON_VARIABLES = frozenset(
-    {"INGEST_SOURCES", "INGEST_FETCH__ALLOW_NETWORKS", "INGEST_FETCH", "INGEST_SCHEDULE", "INGEST_DAEMON"}
+    {
+        "INGEST_SOURCES",
+        "INGEST_FETCH__ALLOW_NETWORKS",
+        "INGEST_FETCH",
+        "INGEST_SCHEDULE",
+        "INGEST_DAEMON",
+        "INGEST_NORMALIZE",
+        "INGEST_NORMALIZE__RELATED_LABELS",
+        "INGEST_NORMALIZE__PAYWALL_PHRASES",
+    }
 )
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -81,6 +90,13 @@ class DaemonSettings(_Section):
     http_listen: str = Field("", description='e.g. "127.0.0.1:9108"; off when empty')
 
 
+class NormalizeSettings(_Section):
+    related_labels: tuple[str, ...] = Field(
+        (), description='more labels of related-link lines to drop ("Zie ook", "Läs även")'
+    )
+    paywall_phrases: tuple[str, ...] = Field((), description="more phrases that mark a paywall box")
+
+
 class SourceConfig(_Section):
     name: str = Field(min_length=1, max_length=200)
     url: str | None = None
@@ -117,6 +133,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     daemon: DaemonSettings = DaemonSettings()
+    normalize: NormalizeSettings = NormalizeSettings()
     sources: tuple[SourceConfig, ...] = ()
 
     @model_validator(mode="after")

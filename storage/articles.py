@@ -31,6 +31,10 @@ class NewArticle:
     raw_page_id: int | None
     duplicate_of: int | None = None
     similarity: float | None = None
+    html: str | None = None
+    sanitizer_version: str | None = None
+    dateline: str | None = None
+    published_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

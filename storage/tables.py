@@ -106,6 +106,10 @@ class Article(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     site_name: str | None = Field(default=None, sa_type=Text)
     text: str = Field(sa_type=Text)
+    html: str | None = Field(default=None, sa_type=Text)  # sanitised
+    sanitizer_version: str | None = Field(default=None, max_length=32)
+    dateline: str | None = Field(default=None, max_length=200)
+    published_from: str | None = Field(default=None, max_length=16)  # page | feed | first_seen
     content_hash: str = Field(max_length=64, unique=True)
     fingerprint: str | None = Field(default=None, max_length=64)
     duplicate_of: int | None = Field(default=None, foreign_key="article.id", index=True)

@@ -1,0 +1,224 @@
+"""What a page says about itself: title, author, date, site, canonical URL, description, language.
+
+Read from the page's own declarations, most explicit first: JSON-LD (schema.org NewsArticle and
+kin), then OpenGraph / article:* / Dublin Core / plain meta tags, then the markup (<h1>, <time>,
+rel=author, <title>). Pure and read-only on the parsed tree. Cheaper than a date search through the
+whole text, and more trustworthy: a page with no declared date gets the feed's date instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import html as lxml_html
+
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "blogposting",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "scholarlyarticle",
+        "techarticle",
+        "report",
+        "liveblogposting",
+        "posting",
+        "socialmediaposting",
+    }
+)
+_TITLE_SEPARATORS = re.compile(r"\s+[|–—·»:-]\s+|\s+::\s+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class PageMetadata:
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    description: str | None = None
+    language: str | None = None
+
+
+def page_metadata(tree: lxml_html.HtmlElement) -> PageMetadata:
+    metas = _meta_tags(tree)
+    article = _json_ld_article(tree)
+    site_name = _first(
+        _ld_name(article.get("publisher")), metas.get("og:site_name"), metas.get("application-name")
+    )
+    return PageMetadata(
+        title=_first(
+            _ld_text(article.get("headline")),
+            metas.get("og:title"),
+            metas.get("twitter:title"),
+            _h1(tree),
+            _title_tag(tree, site_name),
+        ),
+        author=_first(
+            _ld_name(article.get("author")), *(_person(metas.get(k)) for k in _AUTHOR_KEYS), _rel_author(tree)
+        ),
+        published=_first(
+            _ld_text(article.get("datePublished")),
+            *(metas.get(k) for k in _DATE_KEYS),
+            _time_element(tree),
+            _ld_text(article.get("dateCreated")),
+        ),
+        site_name=site_name,
+        canonical_url=_first(_canonical_link(tree), metas.get("og:url"), _ld_text(article.get("url"))),
+        description=_first(
+            metas.get("og:description"), metas.get("description"), metas.get("twitter:description")
+        ),
+        language=_first(tree.get("lang"), metas.get("content-language"), metas.get("og:locale")),
+    )
+
+
+_AUTHOR_KEYS = (
+    "author",
+    "article:author",
+    "dc.creator",
+    "dcterms.creator",
+    "parsely-author",
+    "sailthru.author",
+    "byl",
+    "twitter:creator",
+)
+_DATE_KEYS = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "pubdate",
+    "publishdate",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "dcterms.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+
+
+def _meta_tags(tree: lxml_html.HtmlElement) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv")
+        value = meta.get("content")
+        if key and value and value.strip():
+            found.setdefault(key.strip().lower(), _clean(value))
+    return found
+
+
+def _json_ld_article(tree: lxml_html.HtmlElement) -> dict[str, Any]:
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        for node in _ld_nodes(data):
+            kinds = node.get("@type")
+            names = kinds if isinstance(kinds, list) else [kinds]
+            if any(isinstance(k, str) and k.lower() in ARTICLE_TYPES for k in names):
+                return node
+    return {}
+
+
+def _ld_nodes(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 4:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _ld_nodes(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in data:
+                yield from _ld_nodes(data[key], depth + 1)
+
+
+def _ld_text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@id") or value.get("url")
+    return _clean(value) if isinstance(value, str) else None
+
+
+def _ld_name(value: Any) -> str | None:
+    """A name, or several joined with ", ", from a schema.org Person/Organization (or a bare string)."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and (cleaned := _person(name)):
+            names.append(cleaned)
+    return ", ".join(dict.fromkeys(names)) or None
+
+
+def _person(value: str | None) -> str | None:
+    """An author value that names someone: not a URL, not an address, not a handle."""
+    if value is None:
+        return None
+    cleaned = _clean(value)
+    if not cleaned or "://" in cleaned or "@" in cleaned or cleaned.startswith("/") or len(cleaned) > 120:
+        return None
+    return cleaned
+
+
+def _h1(tree: lxml_html.HtmlElement) -> str | None:
+    for heading in tree.iter("h1"):
+        text = _clean(heading.text_content())
+        if text:
+            return text
+    return None
+
+
+def _title_tag(tree: lxml_html.HtmlElement, site_name: str | None) -> str | None:
+    """<title> without the site's name: "Headline | Site" gives "Headline"."""
+    title = tree.find(".//title")
+    if title is None or not (text := _clean(title.text_content())):
+        return None
+    parts = [p for p in _TITLE_SEPARATORS.split(text) if p.strip()]
+    if site_name:
+        parts = [p for p in parts if p.strip().casefold() != site_name.casefold()] or parts
+    return max(parts, key=len).strip() if len(parts) > 1 else text
+
+
+def _rel_author(tree: lxml_html.HtmlElement) -> str | None:
+    for link in tree.iter("a"):
+        if "author" in (link.get("rel") or "").split():
+            return _person(link.text_content())
+    return None
+
+
+def _time_element(tree: lxml_html.HtmlElement) -> str | None:
+    """The first machine-readable <time>, preferring one inside the article (not a comment's)."""
+    for path in (".//article//time[@datetime]", ".//*[@itemprop='datePublished']", ".//time[@datetime]"):
+        for element in tree.iterfind(path):
+            value = str(element.get("datetime") or element.get("content") or "").strip()
+            if value:
+                return value
+    return None
+
+
+def _canonical_link(tree: lxml_html.HtmlElement) -> str | None:
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            return str(link.get("href", "")).strip() or None
+    return None
+
+
+def _first(*values: str | None) -> str | None:
+    return next((v for v in values if v), None)
+
+
+def _clean(value: str) -> str:
+    return _SPACES.sub(" ", value).strip()
