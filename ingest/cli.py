@@ -10,15 +10,19 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from ingest import __version__, logs
 from ingest.cpu import default_processes
+from ingest.durations import parse_duration
 from ingest.errors import ConfigError
-from ingest.pipeline import Pipeline
+from ingest.models import Vocabulary
+from ingest.pipeline import Pipeline, RunSummary
 from ingest.report import source_row, stats, write_jsonl, write_source_table, write_text
+from ingest.reprocess import ReprocessReport, reprocess
 from ingest.settings import Settings, SourceConfig, load_settings
 from storage import migrate
 from storage import sources as source_store
@@ -72,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_sources_list)
 
+    again = commands.add_parser(
+        "reprocess", parents=[common], help="rebuild stored articles from their stored pages, offline"
+    )
+    again.add_argument(
+        "--since", metavar="WHEN", help="only articles stored since a date (2024-05-01) or for a while (7d)"
+    )
+    again.add_argument(
+        "--source", action="append", default=[], metavar="NAME", help="only articles seen in this source"
+    )
+    again.add_argument("--json", action="store_true", help="print the report as one JSON line on stdout")
+    again.add_argument(
+        "--workers", type=int, metavar="N", help="extraction processes (default: one per core)"
+    )
+    again.set_defaults(handler=cmd_reprocess)
+
     stat = commands.add_parser("stats", parents=[common], help="totals and per-source counts")
     stat.add_argument("--json", action="store_true")
     stat.set_defaults(handler=cmd_stats)
@@ -124,26 +143,64 @@ def open_database(settings: Settings) -> Database:
 
 
 def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    try:
+    def run(db: Database) -> RunSummary:
         with db.read() as session:
-            known = {s.name for s in source_store.all_sources(session)}
-        unknown = [name for name in args.source if name not in known]
-        if unknown:
-            raise ConfigError(
-                "unknown_source",
-                f"no source named {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(sorted(known)) or 'none'})",
-            )
-        if args.workers is not None and args.workers < 0:
-            raise ConfigError("invalid", "--workers must be 0 or more")
-        processes = args.workers if args.workers is not None else settings.workers or default_processes()
-        summary = asyncio.run(Pipeline(settings, db, processes).run_once(args.source))
-    finally:
-        db.close()
+            _check_names(args.source, {s.name for s in source_store.all_sources(session)})
+        return asyncio.run(Pipeline(settings, db, _processes(args, settings)).run_once(args.source))
+
+    summary: RunSummary = _with_db(settings, run)
     if args.json:
         print(json.dumps(summary.as_dict()), flush=True)
     return summary.exit_code
+
+
+def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    since = parse_since(args.since) if args.since else None
+    words = Vocabulary(settings.normalize.related_labels, settings.normalize.paywall_phrases)
+
+    def run(db: Database) -> ReprocessReport:
+        with db.read() as session:
+            known = {s.name for s in source_store.all_sources(session)}
+        _check_names(args.source, known)
+        return asyncio.run(reprocess(db, _processes(args, settings), words, since, args.source))
+
+    report: ReprocessReport = _with_db(settings, run)
+    if args.json:
+        print(json.dumps(report.as_dict()), flush=True)
+    else:
+        print(f"{report.examined} examined, {report.changed} changed, {report.unchanged} unchanged, "
+              f"{report.conflicts} conflicts, {report.failed} failed")  # fmt: skip
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def parse_since(text: str) -> datetime:
+    """A date or datetime (UTC unless it says otherwise), or a duration back from now ("7d")."""
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            "invalid", f"--since {text!r}: expected a date like 2024-05-01 or a duration like 7d"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _check_names(names: Sequence[str], known: set[str]) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            "unknown_source",
+            f"no source named {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none'})",
+        )
+
+
+def _processes(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers is not None and args.workers < 0:
+        raise ConfigError("invalid", "--workers must be 0 or more")
+    return int(args.workers) if args.workers is not None else settings.workers or default_processes()
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

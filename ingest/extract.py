@@ -69,11 +69,12 @@ def _from_html(page: Page, hints: EntryHints) -> Extracted:
         return _from_feed(hints, f"{page.final_url} cannot be parsed as HTML")
     meta = page_metadata(tree)
     unwrap_layout_tables(tree)
+    summary = html_text(hints.summary or "")
     best: Extracted | None = None
     for name, options in ATTEMPTS:
         found = _trafilatura(tree, page.final_url, options, name, meta)
-        if found is not None and _is_article(found.text, hints):
-            return _with_standfirst(found, tree, hints)
+        if found is not None and _is_article(found.text, summary):
+            return _with_standfirst(found, tree, summary)
         if found is not None and (best is None or len(found.text) > len(best.text)):
             best = found
     return _fallback(page, hints, meta, best)
@@ -95,21 +96,23 @@ def _fallback(page: Page, hints: EntryHints, meta: PageMetadata, best: Extracted
     return best
 
 
-def _is_article(text: str, hints: EntryHints) -> bool:
+def _is_article(text: str, summary: str) -> bool:
+    """Long enough, and not contradicting a substantial feed summary (a body sharing almost none of
+    its words is something else on the page: a teaser list, a gallery, another story)."""
     if len(text) < MIN_BODY_CHARS:
         return False
-    summary = set(_CONTENT_WORD.findall(html_text(hints.summary or "").casefold()))
-    if len(summary) < SUMMARY_WORDS:
+    summary_words = set(_CONTENT_WORD.findall(summary.casefold()))
+    if len(summary_words) < SUMMARY_WORDS:
         return True
     body = set(_CONTENT_WORD.findall(text.casefold()))
-    return len(summary & body) / len(summary) >= SUMMARY_OVERLAP
+    return len(summary_words & body) / len(summary_words) >= SUMMARY_OVERLAP
 
 
-def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, hints: EntryHints) -> Extracted:
+def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, summary: str) -> Extracted:
     """Put back a standfirst the extractor left out: a block of the page that says what the page's
     description (or the feed's summary) says, when the body does not contain it."""
     body = text_key(found.text)
-    for candidate in (found.description, html_text(hints.summary or "")):
+    for candidate in (found.description, summary):
         if not candidate or text_key(candidate.rstrip(" .…")) in body:
             continue
         visible = find_visible(tree, candidate)

@@ -104,19 +104,29 @@ def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> int:
     """Turn layout tables into plain blocks, in place, so extraction sees an article, not a grid.
 
     An extractor given a layout table either drops the article with the grid or keeps the whole
-    grid (menus, footers, "most read") as table rows. Returns how many tables were unwrapped.
+    grid (menus, footers, "most read") as table rows. A data table inside a layout table stays a
+    table. Returns how many tables were unwrapped.
     """
-    unwrapped = 0
-    for table in list(tree.iter("table")):
-        if table.getparent() is None or not is_layout_table(table):
-            continue
-        for element in [table, *table.iterdescendants(*_TABLE_PARTS)]:
-            if element.tag in _TABLE_PARTS:
-                element.tag = "div"
-                for attribute in ("colspan", "rowspan", "cellpadding", "cellspacing", "border", "width"):
-                    element.attrib.pop(attribute, None)
-        unwrapped += 1
-    return unwrapped
+    layout = [table for table in tree.iter("table") if is_layout_table(table)]
+    # Decide every part's table before renaming anything: a renamed table no longer owns its parts.
+    parts = [
+        element
+        for table in layout
+        for element in [table, *table.iterdescendants(*_TABLE_PARTS)]
+        if _owner(element) is table
+    ]
+    for element in parts:
+        element.tag = "div"
+        for attribute in ("colspan", "rowspan", "cellpadding", "cellspacing", "border", "width"):
+            element.attrib.pop(attribute, None)
+    return len(layout)
+
+
+def _owner(element: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The table a table part belongs to: itself for a <table>, else its nearest <table> ancestor."""
+    if element.tag == "table":
+        return element
+    return next(element.iterancestors("table"), None)
 
 
 def text_key(text: str) -> str:
@@ -131,13 +141,14 @@ def find_visible(tree: lxml.html.HtmlElement, text: str) -> str | None:
     words = text.split()
     if len(wanted) < 40 or len(words) < 6:
         return None
-    # Let libxml2 find the few blocks holding the first words, then compare them properly.
-    needle = " ".join(words[:6])
-    for innermost in _CONTAINS(tree, needle=needle):
-        if any(ancestor.tag in _CHROME for ancestor in innermost.iterancestors()):
+    # Let libxml2 find the text nodes holding an opening word (cheap: no element's whole string is
+    # built), then climb from each to the block that says the whole description.
+    # One word, the longest of the first few: the page may space or break words differently.
+    for node in _TEXT_CONTAINING(tree, needle=max(words[:4], key=len)):
+        element = node.getparent()
+        if element is None or any(ancestor.tag in _CHROME for ancestor in element.iterancestors()):
             continue
-        element: lxml.html.HtmlElement | None = innermost
-        while element is not None:  # the needle may sit in an inline child (<strong>) of the block
+        while element is not None and element.tag not in _CHROME:
             content = " ".join(element.text_content().split())
             key = text_key(content)
             if key == wanted or (key.startswith(wanted) and len(key) < len(wanted) * 1.5):
@@ -149,7 +160,4 @@ def find_visible(tree: lxml.html.HtmlElement, text: str) -> str | None:
 
 
 _CHROME = frozenset({"nav", "footer", "aside", "form", "script", "style", "noscript", "template", "head"})
-_CONTAINS = etree.XPath(
-    "//*[self::p or self::div or self::h2 or self::h3 or self::span or self::strong or self::em]"
-    "[contains(normalize-space(.), $needle)][not(*[contains(normalize-space(.), $needle)])]"
-)
+_TEXT_CONTAINING = etree.XPath("//text()[contains(., $needle)]")

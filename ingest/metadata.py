@@ -186,10 +186,12 @@ def _title_tag(tree: lxml_html.HtmlElement, site_name: str | None) -> str | None
     title = tree.find(".//title")
     if title is None or not (text := _clean(title.text_content())):
         return None
-    parts = [p for p in _TITLE_SEPARATORS.split(text) if p.strip()]
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(text) if p.strip()]
+    if len(parts) < 2:
+        return text
     if site_name:
-        parts = [p for p in parts if p.strip().casefold() != site_name.casefold()] or parts
-    return max(parts, key=len).strip() if len(parts) > 1 else text
+        parts = [p for p in parts if p.casefold() != site_name.casefold()] or parts
+    return max(parts, key=len)
 
 
 def _rel_author(tree: lxml_html.HtmlElement) -> str | None:

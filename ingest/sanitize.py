@@ -90,21 +90,25 @@ def article_html(markup: etree._Element | None, text: str, dateline: str | None)
     body = None if markup is None else markup.find("body") if markup.tag == "html" else markup
     if body is None:
         return paragraphs_html(text)
-    kept_text = text_key(text)
+    kept_text = f" {text_key(text)} "  # padded: whole words only ("publicité" is not in "publicités")
     seen: set[str] = set()
-    blocks: list[str] = []
-    for block in body:
+    for block in list(body):
         if not isinstance(block.tag, str):
+            body.remove(block)
             continue
-        if dateline and not blocks:
+        if dateline and not seen:  # the dateline opens the first block the text kept
             _cut_prefix(block, dateline)
         key = text_key("".join(block.itertext()))
-        if not key or key in seen or key not in kept_text:
+        if not key or key in seen or f" {key} " not in kept_text:
+            body.remove(block)
             continue
         seen.add(key)
         block.tag = _HEADINGS.get(block.tag, block.tag)
-        blocks.append(etree.tostring(block, encoding="unicode", method="html", with_tail=False))
-    return sanitize("\n".join(blocks)) if blocks else paragraphs_html(text)
+        block.tail = "\n"
+    if not len(body):
+        return paragraphs_html(text)
+    # One serialisation of what is left; nh3 removes the <body> wrapper with everything not allowed.
+    return sanitize(etree.tostring(body, encoding="unicode", method="html"))
 
 
 def paragraphs_html(text: str) -> str:
