@@ -81,16 +81,16 @@ def _from_html(page: Page, hints: EntryHints) -> Extracted:
 
 
 def _fallback(page: Page, hints: EntryHints, meta: PageMetadata, best: Extracted | None) -> Extracted:
-    """No attempt looked like the article: the feed's content if it says more, else the best try."""
+    """No attempt looked like the article. The feed's content wins when the page's best text
+    contradicts the feed (it is another text) or when it says more; else the best try stands."""
     feed_text = html_text(hints.content or hints.summary or "")
-    if len(feed_text) > len(best.text if best else ""):
+    contradicted = best is not None and len(best.text) >= MIN_BODY_CHARS
+    if feed_text and (contradicted or len(feed_text) > len(best.text if best else "")):
         # The feed's title describes the feed's text; the page's may be a gallery's or a stub's.
-        return _with_meta(
-            Extracted(
-                text=feed_text, extractor="feed", extractor_version=TRAFILATURA_VERSION, title=hints.title
-            ),
-            meta,
+        feed = Extracted(
+            text=feed_text, extractor="feed", extractor_version=TRAFILATURA_VERSION, title=hints.title
         )
+        return _with_meta(feed, meta)
     if best is None or not best.text.strip():
         raise ExtractError("empty", f"{page.final_url} has no extractable text and the feed carries none")
     return best

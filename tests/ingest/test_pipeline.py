@@ -72,6 +72,12 @@ def test_four_formats_end_to_end(server: LoopbackServer, db_url: str) -> None:
     assert roof.author == "Hannah Boyd" and roof.site_name == "Riverside Courier" and roof.language == "en"
     assert roof.extractor == "trafilatura" and "Most read" not in roof.text and "cookies" not in roof.text
     assert roof.published_at is not None and roof.published_at.isoformat() == "2024-10-01T08:00:00+00:00"
+    assert (
+        roof.published_from == "page" and roof.sanitizer_version and roof.sanitizer_version.startswith("nh3")
+    )
+    assert (
+        roof.html and roof.html.startswith("<p>") and "<nav" not in roof.html and "Most read" not in roof.html
+    )
     # A page with no extractable body falls back to the feed's content; a 404 to its summary.
     assert by_title["Photos: autumn fair in pictures"].extractor == "feed"
     assert "brass band" in by_title["Photos: autumn fair in pictures"].text
@@ -351,3 +357,27 @@ def test_same_canonical_url_with_other_text_is_kept_and_linked(server: LoopbackS
     first, second = rows(settings, Article)
     assert second.duplicate_of == first.id and second.similarity and second.similarity > 0.9
     assert first.canonical_url == second.canonical_url == canonical
+
+
+def test_hostile_markup_is_stored_harmless(server: LoopbackServer, db_url: str) -> None:
+    words = " ".join(f"word{i}" for i in range(150))
+    page = (
+        "<html><head><title>Safe</title></head><body><article><h1>Safe</h1>"
+        f'<p onclick="steal()">{words} <a href="javascript:alert(1)">click</a> <a href="&#106;avascript:x()">two</a>'
+        ' <a href="https://ok.example/">fine</a><img src=x onerror="alert(2)"></p>'
+        f"<script>alert(3)</script><iframe src='https://evil.example'></iframe><p>{words} end.</p></article></body></html>"
+    )
+    server.add("/x.html", Route(page.encode()))
+    server.add(
+        "/f.rss",
+        Route(
+            _rss("<item><title>Safe</title><link>/x.html</link></item>"), content_type="application/rss+xml"
+        ),
+    )
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    assert run(settings).as_dict()["articles_new"] == 1
+    (article,) = rows(settings, Article)
+    html = article.html or ""
+    for bad in ("javascript:", "onclick", "onerror", "<script", "<iframe", "alert("):
+        assert bad not in html.lower(), bad
+    assert "word149" in html
