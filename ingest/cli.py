@@ -17,6 +17,7 @@ import structlog
 
 from ingest import __version__, logs
 from ingest.cpu import default_processes
+from ingest.daemon import Daemon, DaemonCounts
 from ingest.durations import parse_duration
 from ingest.errors import ConfigError
 from ingest.models import Vocabulary
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON line on stdout")
     run.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: one per core)")
     run.set_defaults(handler=cmd_run_once)
+
+    daemon = commands.add_parser("daemon", parents=[common], help="poll on schedule until SIGTERM or SIGINT")
+    daemon.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: one a core)")
+    daemon.set_defaults(handler=cmd_daemon)
 
     export = commands.add_parser("export", parents=[common], help="print every stored article")
     export.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
@@ -152,6 +157,14 @@ def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary.as_dict()), flush=True)
     return summary.exit_code
+
+
+def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
+    def run(db: Database) -> DaemonCounts:
+        return asyncio.run(Daemon(Pipeline(settings, db, _processes(args, settings))).run())
+
+    _with_db(settings, run)
+    return EXIT_OK
 
 
 def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,14 +16,17 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
 import httpx
 
+from ingest.clock import Clock, SystemClock
 from ingest.decode import ACCEPT_ENCODING, BoundedBody, TooLarge
 from ingest.errors import BlockedError, FetchError, HTTPStatusError
+from ingest.hosts import HostGate
 from ingest.settings import FetchSettings
 from ingest.urls import host_of
 
@@ -146,8 +149,16 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class HttpClient:
-    def __init__(self, settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: HostGate | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
+        self.clock = clock or SystemClock()
+        self.gate = gate or HostGate(settings.per_host_concurrency, settings.per_host_delay, self.clock)
         limits = httpx.Limits(
             max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
         )
@@ -159,7 +170,6 @@ class HttpClient:
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -184,7 +194,8 @@ class HttpClient:
         current = url
         while True:
             _check_scheme(current)
-            async with self._slots, self._host_slot(host_of(current)):
+            # The host's turn first: waiting for it must not hold one of the global slots.
+            async with self.gate.request(host_of(current)), self._slots:
                 started = time.monotonic()
                 status, response_headers, body = await self._one(
                     current, request_headers, max_bytes, what, budget
@@ -206,7 +217,11 @@ class HttpClient:
             current = target
         if status == 304 or 200 <= status < 300:
             return Response(url, current, status, response_headers, body, tuple(redirects))
-        raise HTTPStatusError(status, current, retry_after(response_headers))
+        pause = retry_after(response_headers, self.clock.now().timestamp())
+        if pause is not None and status in {429, 503}:
+            # The host asked for a pause: it applies to every request to it, feeds and pages.
+            self.gate.hold(host_of(current), self.clock.now() + timedelta(seconds=pause))
+        raise HTTPStatusError(status, current, pause)
 
     async def _one(
         self, url: str, headers: dict[str, str], max_bytes: int, what: str, budget: float
@@ -222,12 +237,6 @@ class HttpClient:
             raise FetchError("timeout", f"{url} took longer than {self.settings.timeout:g}s") from None
         except httpx.TransportError as exc:
             raise _transport_error(url, exc) from None
-
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
-        slot = self._host_slots.get(host)
-        if slot is None:
-            slot = self._host_slots[host] = asyncio.Semaphore(self.settings.per_host_concurrency)
-        return slot
 
 
 async def _read_bounded(response: httpx.Response, max_bytes: int, what: str) -> bytes:

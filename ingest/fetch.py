@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from ingest.client import HttpClient, Response
 from ingest.errors import BlockedError
@@ -15,6 +17,7 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.8, */*;q=0.5"
 
 
@@ -29,6 +32,29 @@ class FeedFetch:
     @property
     def final_url(self) -> str:
         return self.response.final_url
+
+
+def fresh_until(headers: dict[str, str], now: datetime) -> datetime | None:
+    """Until when the response may be reused, from Cache-Control max-age (else Expires)."""
+    control = headers.get("cache-control", "").lower()
+    if "no-cache" in control or "no-store" in control:
+        return None
+    if match := _MAX_AGE.search(control):
+        return now + timedelta(seconds=min(int(match.group(1)), 31_536_000))
+    if expires := headers.get("expires"):
+        try:
+            moment = parsedate_to_datetime(expires)
+        except (TypeError, ValueError, IndexError):
+            return None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return None
+
+
+def moved_to(response: Response) -> str | None:
+    """The new address when every redirect on the way was permanent; temporary ones say nothing."""
+    if response.redirects and all(r.status in {301, 308} for r in response.redirects):
+        return response.final_url
+    return None
 
 
 def body_hash(body: bytes) -> str:

@@ -31,6 +31,16 @@ class RawEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedHints:
+    """How often the publisher says the feed may be polled, from the feed itself."""
+
+    ttl_s: float | None = None  # RSS <ttl>
+    update_interval_s: float | None = None  # sy:updatePeriod / sy:updateFrequency
+    skip_hours: frozenset[int] = frozenset()  # RSS <skipHours>, UTC hours 0-23
+    skip_days: frozenset[int] = frozenset()  # RSS <skipDays>, 0 = Monday
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedFeed:
     format: str  # rss20, atom10, rss10, json11, ...
     title: str | None
@@ -38,6 +48,7 @@ class ParsedFeed:
     language: str | None
     entries: tuple[RawEntry, ...]
     problem: str | None = None  # what was wrong with a feed that still yielded entries
+    hints: FeedHints = field(default_factory=FeedHints)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from charset_normalizer import from_bytes
 from ingest import jsonfeed
 from ingest.errors import ParseError
 from ingest.html import inline_text
-from ingest.models import ParsedFeed, RawEntry
+from ingest.models import FeedHints, ParsedFeed, RawEntry
 from ingest.urls import absolute
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -58,7 +58,52 @@ def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
         language=_text(channel.get("language")),
         entries=entries,
         problem=problem,
+        hints=feed_hints(channel, body),
     )
+
+
+_PERIODS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 604800.0,
+    "monthly": 2629800.0,
+    "yearly": 31557600.0,
+}
+_DAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_SKIP_HOURS = re.compile(rb"<skipHours\b[^>]*>(.*?)</skipHours>", re.S | re.I)
+_SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays>", re.S | re.I)
+_HOUR = re.compile(rb"<hour>\s*(\d{1,2})\s*</hour>", re.I)
+_DAY = re.compile(rb"<day>\s*([A-Za-z]+)\s*</day>", re.I)
+
+
+def feed_hints(channel: Any, body: bytes) -> FeedHints:
+    """The publisher's polling hints. feedparser keeps <ttl> and the syndication module but only
+    the last <hour> of <skipHours>, so those two lists are read from the bytes directly."""
+    ttl = _number(channel.get("ttl"))
+    frequency = _number(channel.get("sy_updatefrequency")) or 1.0
+    period = _PERIODS.get(str(channel.get("sy_updateperiod", "")).strip().lower())
+    hours = _SKIP_HOURS.search(body)
+    days = _SKIP_DAYS.search(body)
+    return FeedHints(
+        ttl_s=ttl * 60 if ttl else None,
+        update_interval_s=period / frequency if period and frequency > 0 else None,
+        skip_hours=frozenset(int(h) for h in _HOUR.findall(hours.group(1)) if int(h) < 24)
+        if hours
+        else frozenset(),
+        skip_days=frozenset(
+            _DAYS[d.decode().lower()] for d in _DAY.findall(days.group(1)) if d.decode().lower() in _DAYS
+        )
+        if days
+        else frozenset(),
+    )
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 1e9 else None
 
 
 def _content_type_with_charset(body: bytes, content_type: str | None) -> str:

@@ -1,8 +1,12 @@
-"""The orchestrator: refresh each source, then finish its pending entries. The single error boundary.
+"""The orchestrator: refresh sources, then finish their pending entries. The single error boundary.
+
+A pass refreshes a set of sources and drains the pending entries of a set of sources. ``run-once``
+makes one pass over every enabled source; the daemon makes one pass per tick over the sources that
+are due (and those with entries left to finish) — the same code path.
 
 A source's failure is caught here and recorded on the source; it never touches another source. An
-entry's failure is caught here and recorded on the entry; it never fails its source. Every run ends
-with one ``run_finished`` line carrying the same counts as ``run-once --json``.
+entry's failure is caught here and recorded on the entry; it never fails its source. Every pass with
+work ends with one ``run_finished`` line carrying the same counts as ``run-once --json``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -22,24 +26,25 @@ import structlog
 from sqlmodel import Session
 from structlog.contextvars import bound_contextvars
 
-from ingest.client import HttpClient
-from ingest.cpu import CpuPool
-from ingest.errors import IngestError, LeaseLost
-from ingest.models import Vocabulary
-from ingest.process import EntryContext, LinkLocks, process
-from ingest.refresh import record_failure, refresh
-from ingest.robots import RobotsCache
+from ingest.clock import Clock, SystemClock
+from ingest.errors import HTTPStatusError, IngestError, LeaseLost
+from ingest.hosts import HostHeld
+from ingest.process import is_pause, process
+from ingest.refresh import NETWORK_CODES, failure_outcome, record_failure, refresh
+from ingest.runtime import Runtime
+from ingest.schedule import Bounds
 from ingest.settings import Settings
 from ingest.sources import SourceReader
 from ingest.sources.directory import DirectorySource
 from ingest.sources.feed import FeedSource
-from ingest.store import Store
-from storage import leases, runs, sightings, sources
+from ingest.urls import host_of
+from storage import hosts, leases, runs, sightings, sources
 from storage.db import Database
 from storage.tables import Sighting, Source
 
 log = structlog.get_logger()
 CLAIM_BATCH = 32
+DUE_BATCH = 500  # sources claimed per tick at most; the rest wait for the next tick
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RunCounts:
     articles_duplicate: int = 0
     articles_near_duplicate: int = 0
     articles_failed: int = 0
+    sources_deferred: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,196 +99,304 @@ def is_dead_local_worker(owner: str) -> bool:
 
 
 @dataclass
-class _Run:
-    """What one run's tasks share."""
+class _Pass:
+    """What one pass's tasks share."""
 
-    store: Store
-    client: HttpClient
-    robots: RobotsCache | None
-    cpu: CpuPool
+    runtime: Runtime
     counts: RunCounts
     started: datetime
     entry_slots: asyncio.Semaphore
-    entries: EntryContext
+    retry_delay: timedelta = timedelta(0)  # how long a failed entry waits before its next try
+    network_failures: list[tuple[Source, IngestError]] = field(default_factory=list)
+    network_reached: bool = False  # some feed answered over the network this pass
+    readers: dict[int, SourceReader] = field(default_factory=dict)
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, db: Database, processes: int, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        processes: int,
+        owner: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.processes = processes
         self.owner = owner or worker_name()
+        self.clock = clock or SystemClock()
+        schedule = settings.schedule
+        self.bounds = Bounds(schedule.default_interval, schedule.min_interval, schedule.max_interval)
+
+    def runtime(self) -> Runtime:
+        return Runtime.open(self.settings, self.db, self.processes, self.owner, self.clock)
 
     async def run_once(self, names: Sequence[str] = (), trigger: str = "run-once") -> RunSummary:
-        clock = time.monotonic()
-        store = Store(self.db)
-        try:
-            started = datetime.now(UTC)
-            await self._reap_dead_workers(store, started)
-            chosen = await store.read(lambda session: sources.enabled_sources(session, names))
-            run_id = await store.write(lambda session: runs.start(session, trigger, self.owner, started))
-            log.info("run_started", run_id=run_id, trigger=trigger, sources=len(chosen), owner=self.owner)
-            counts = RunCounts()
-            await self._run_sources(chosen, store, counts, started)
-            summary = RunSummary(run_id, counts, time.monotonic() - clock)
-            await store.write(
-                lambda session: runs.finish(
-                    session, run_id, asdict(counts), datetime.now(UTC), summary.duration_s
-                )
-            )
-            log.info("run_finished", **summary.as_dict())
+        """Poll every enabled source (or the named ones) whatever its schedule; finish all pending work."""
+        async with self.runtime() as runtime:
+            await self._reap_dead_workers(runtime)
+            chosen = await runtime.store.read(lambda session: sources.enabled_sources(session, names))
+            summary = await self.run_pass(runtime, chosen, chosen, trigger)
+            assert summary is not None
             return summary
-        finally:
-            store.close()
 
-    async def _reap_dead_workers(self, store: Store, now: datetime) -> None:
-        owners = await store.read(lambda session: leases.live_owners(session, now))
+    async def tick(self, runtime: Runtime) -> RunSummary | None:
+        """The daemon's pass: the sources that are due, and any source with entries to finish."""
+        now = self.clock.now()
+        due = await runtime.store.read(lambda session: sources.due_sources(session, now, DUE_BATCH))
+        enabled = await runtime.store.read(sources.enabled_sources)
+        retry_delay = timedelta(seconds=self.settings.schedule.min_interval)
+        with_work = await runtime.store.read(
+            partial(
+                sightings.sources_with_work,
+                now=now,
+                retry_before=now - retry_delay,
+                max_attempts=self.settings.max_attempts,
+            )
+        )
+        due_ids = {source.id for source in due}
+        drain = [s for s in enabled if s.id in with_work or s.id in due_ids]
+        if not due and not drain:
+            return None
+        return await self.run_pass(runtime, due, drain, "daemon", retry_delay)
+
+    async def run_pass(
+        self,
+        runtime: Runtime,
+        refresh_these: list[Source],
+        drain_these: list[Source],
+        trigger: str,
+        retry_delay: timedelta = timedelta(0),
+    ) -> RunSummary | None:
+        clock = time.monotonic()
+        store, started = runtime.store, self.clock.now()
+        run_id = await store.write(lambda session: runs.start(session, trigger, self.owner, started))
+        log.info("run_started", run_id=run_id, trigger=trigger, sources=len(refresh_these), owner=self.owner)
+        for host, until in (await store.read(lambda session: hosts.holds(session, started))).items():
+            runtime.client.gate.hold(host, until)  # pauses other workers were asked for
+        fetch = self.settings.fetch
+        slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
+        work = _Pass(runtime, RunCounts(), started, slots, retry_delay)
+        await _gather_logged(self._refresh(work, source) for source in refresh_these)
+        await self._settle_network_failures(work)
+        await _gather_logged(self._drain(work, source) for source in drain_these)
+        summary = RunSummary(run_id, work.counts, time.monotonic() - clock)
+        finished = self.clock.now()
+        await store.write(
+            lambda session: runs.finish(session, run_id, asdict(work.counts), finished, summary.duration_s)
+        )
+        log.info("run_finished", **summary.as_dict())
+        return summary
+
+    async def _reap_dead_workers(self, runtime: Runtime) -> None:
+        now = self.clock.now()
+        owners = await runtime.store.read(lambda session: leases.live_owners(session, now))
         for dead in sorted(owner for owner in owners if is_dead_local_worker(owner)):
-            freed = await store.write(partial(leases.release_owner, owner=dead))
+            freed = await runtime.store.write(partial(leases.release_owner, owner=dead))
             log.warning("leases_taken_over", dead_owner=dead, rows=freed)
 
-    async def _run_sources(
-        self, chosen: list[Source], store: Store, counts: RunCounts, started: datetime
-    ) -> None:
-        fetch = self.settings.fetch
-        cpu = CpuPool(self.processes)
-        try:
-            async with HttpClient(fetch) as client:
-                robots = RobotsCache(client) if fetch.respect_robots_txt else None
-                slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
-                words = Vocabulary(
-                    self.settings.normalize.related_labels, self.settings.normalize.paywall_phrases
+    def _reader(self, work: _Pass, source: Source) -> SourceReader:
+        assert source.id is not None
+        if source.id not in work.readers:
+            runtime = work.runtime
+            if source.kind == "directory" and source.path is not None:
+                reader: SourceReader = DirectorySource(
+                    Path(source.path), runtime.client, runtime.robots, runtime.cpu
                 )
-                entries = EntryContext(store, cpu, self.owner, LinkLocks(), words)
-                run = _Run(store, client, robots, cpu, counts, started, slots, entries)
-                outcomes = await asyncio.gather(
-                    *(self._source(run, s) for s in chosen), return_exceptions=True
-                )
-        finally:
-            cpu.close()
-        for outcome in outcomes:
-            if isinstance(outcome, Exception):  # a bug past every boundary: keep the other sources' work
-                log.error("source_crashed", error=repr(outcome))
+            else:
+                assert source.url is not None, f"feed source {source.name} has no url"
+                reader = FeedSource(source.url, runtime.client, runtime.robots, runtime.cpu)
+            work.readers[source.id] = reader
+        return work.readers[source.id]
 
-    def _reader(self, run: _Run, source: Source) -> SourceReader:
-        if source.kind == "directory" and source.path is not None:
-            return DirectorySource(Path(source.path), run.client, run.robots, run.cpu)
-        assert source.url is not None, f"feed source {source.name} has no url"
-        return FeedSource(source.url, run.client, run.robots, run.cpu)
-
-    async def _source(self, run: _Run, source: Source) -> None:
-        with bound_contextvars(source=source.name):
-            reader = self._reader(run, source)
-            await self._refresh(run, source, reader)
-            try:
-                await self._drain(run, source, reader)
-            except Exception as exc:  # the database, most likely: the next run picks the entries up
-                error = _as_ingest_error(exc)
-                log.error("entries_interrupted", error_code=error.code, error=error.message)
-
-    async def _refresh(self, run: _Run, source: Source, reader: SourceReader) -> None:
+    async def _refresh(self, work: _Pass, source: Source) -> None:
         """Poll one source; whatever happens is counted, recorded on the source and logged once."""
         assert source.id is not None
-        source_id, now, clock = source.id, datetime.now(UTC), time.monotonic()
-        lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
-        interval = source.interval_s or self.settings.schedule.default_interval
-        try:
-            if not await run.store.write(
-                lambda s: sources.try_lease(s, source_id, self.owner, now, lease_until)
-            ):
-                _log_refresh("skipped", clock, reason="another worker holds its lease")
+        with bound_contextvars(source=source.name):
+            source_id, now, clock = source.id, self.clock.now(), time.monotonic()
+            lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
+            store = work.runtime.store
+            try:
+                if not await store.write(
+                    lambda s: sources.try_lease(s, source_id, self.owner, now, lease_until)
+                ):
+                    _log_refresh("skipped", clock, reason="another worker holds its lease")
+                    return
+                done = await refresh(source, self._reader(work, source), store, self.owner, now, self.bounds)
+            except LeaseLost as exc:
+                _log_refresh("skipped", clock, reason=exc.message)
                 return
-            refreshed = await refresh(source, reader, run.store, self.owner, now, interval)
-        except LeaseLost as exc:
-            _log_refresh("skipped", clock, reason=exc.message)
-            return
-        except Exception as exc:
-            error = _as_ingest_error(exc)
-            run.counts.sources_failed += 1
-            _log_refresh("failed", clock, error_code=error.code, error=error.message)
-            await self._record_failure(run, source, error, now, interval)
-            return
-        if refreshed.status == "not_modified":
-            run.counts.sources_not_modified += 1
-        else:
-            run.counts.sources_ok += 1
-        run.counts.entries_seen += refreshed.entries_seen
-        run.counts.entries_new += refreshed.entries_new
-        _log_refresh(
-            refreshed.status,
-            clock,
-            entries_seen=refreshed.entries_seen,
-            entries_new=refreshed.entries_new,
-            http_status=refreshed.poll.status,
-            bytes=refreshed.poll.size,
-            error_code=None,
-        )
+            except Exception as exc:
+                await self._refresh_failed(work, source, _as_ingest_error(exc), now, clock)
+                return
+            counts = work.counts
+            work.network_reached = work.network_reached or source.kind == "feed"
+            if done.status == "not_modified":
+                counts.sources_not_modified += 1
+            else:
+                counts.sources_ok += 1
+            counts.entries_seen += done.entries_seen
+            counts.entries_new += done.entries_new
+            if done.moved_from:
+                log.warning("source_moved", old_url=done.moved_from, new_url=done.poll.final_url)
+            _log_refresh(
+                done.status,
+                clock,
+                entries_seen=done.entries_seen,
+                entries_new=done.entries_new,
+                http_status=done.poll.status,
+                bytes=done.poll.size,
+                error_code=None,
+                next_poll_at=done.plan.next_at.isoformat(),
+                interval_s=round(done.plan.interval_s),
+                interval_reason=done.plan.reason,
+            )
 
-    async def _record_failure(
-        self, run: _Run, source: Source, error: IngestError, now: datetime, interval: float
+    async def _refresh_failed(
+        self, work: _Pass, source: Source, error: IngestError, now: datetime, clock: float
     ) -> None:
+        if error.code in NETWORK_CODES:
+            # Counted or not depends on whether every other host failed the same way: decided
+            # once the pass's refreshes are over (a network down for everyone is nobody's fault).
+            work.network_failures.append((source, error))
+            _log_refresh("failed", clock, error_code=error.code, error=error.message)
+            return
+        outcome = failure_outcome(source, error, now, self.bounds)
+        if outcome.status == "deferred":
+            work.counts.sources_deferred += 1
+        else:
+            work.counts.sources_failed += 1
+        if outcome.status == "failed" and outcome.failures and outcome.failures % 10 == 0 and outcome.counted:
+            log.warning("source_degraded", failures=outcome.failures, reason=error.message)
+        await self._remember_pause(work, error)
+        _log_refresh(
+            outcome.status,
+            clock,
+            error_code=error.code,
+            error=error.message,
+            next_poll_at=outcome.schedule.next_fetch_at.isoformat()
+            if outcome.schedule.next_fetch_at
+            else None,
+            interval_reason=outcome.schedule.reason,
+            counted=outcome.counted,
+        )
+        await self._record(work, source, outcome)
+
+    async def _settle_network_failures(self, work: _Pass) -> None:
+        failed = work.network_failures
+        hosts_failed = {host_of(s.url or "") for s, _ in failed}
+        outage = len(hosts_failed) >= 2 and not work.network_reached
+        if outage:
+            log.warning(
+                "network_down", hosts=len(hosts_failed), reason="every host failed alike; not counted"
+            )
+        for source, error in failed:
+            work.counts.sources_failed += 1
+            await self._record(
+                work, source, failure_outcome(source, error, self.clock.now(), self.bounds, outage)
+            )
+
+    async def _record(self, work: _Pass, source: Source, outcome: sources.RefreshOutcome) -> None:
         try:
-            await record_failure(run.store, source, self.owner, error, now, interval)
+            await record_failure(work.runtime.store, source, self.owner, outcome)
         except Exception as exc:  # the failure stays in the log; the lease expires by itself
             problem = _as_ingest_error(exc)
             log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
 
-    async def _drain(self, run: _Run, source: Source, reader: SourceReader) -> None:
+    async def _remember_pause(self, work: _Pass, error: IngestError) -> None:
+        """A pause a host asked for is shared with every worker through the database."""
+        if not is_pause(error):
+            return
+        host = error.host if isinstance(error, HostHeld) else host_of(getattr(error, "url", ""))
+        until = _pause_until(error, self.clock.now())
+        await work.runtime.store.write(lambda session: hosts.hold(session, host, until))
+
+    async def _drain(self, work: _Pass, source: Source) -> None:
         """Process the source's pending entries (new ones and any left by an earlier run)."""
         assert source.id is not None
-        while batch := await run.store.write(lambda session: self._claim(session, run, source.id or 0)):
-            await asyncio.gather(
-                *(self._entry(run, sighting, reader, source.full_text) for sighting in batch)
-            )
+        with bound_contextvars(source=source.name):
+            try:
+                reader = self._reader(work, source)
+                while batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0)):
+                    await asyncio.gather(
+                        *(self._entry(work, sighting, reader, source.full_text) for sighting in batch)
+                    )
+            except Exception as exc:  # the database, most likely: the next pass picks the entries up
+                error = _as_ingest_error(exc)
+                log.error("entries_interrupted", error_code=error.code, error=error.message)
 
-    async def _entry_failed(self, run: _Run, sighting: Sighting, error: IngestError) -> None:
-        assert sighting.id is not None
-        sighting_id, now = sighting.id, datetime.now(UTC)
-        run.counts.articles_failed += 1
-        log.warning("entry_failed", error_code=error.code, error=error.message, attempt=sighting.attempts + 1)
-        try:
-            await run.store.write(
-                lambda s: sightings.fail(s, sighting_id, self.owner, error.code, error.message, now)
-            )
-        except Exception as exc:  # still pending or leased: retried once the lease expires
-            problem = _as_ingest_error(exc)
-            log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
-
-    def _claim(self, session: Session, run: _Run, source_id: int) -> list[Sighting]:
-        now = datetime.now(UTC)
+    def _claim(self, session: Session, work: _Pass, source_id: int) -> list[Sighting]:
+        now = self.clock.now()
         # The lease outlives the entry's work: robots.txt, the page (with redirects) and extraction.
         lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 3 + 120)
+        retry_before = work.started - work.retry_delay
         return sightings.claim_pending(
             session,
             [source_id],
             self.owner,
             now,
             lease_until,
-            run.started,
+            retry_before,
             self.settings.max_attempts,
             CLAIM_BATCH,
         )
 
-    async def _entry(self, run: _Run, sighting: Sighting, reader: SourceReader, full_text: bool) -> None:
+    async def _entry(self, work: _Pass, sighting: Sighting, reader: SourceReader, full_text: bool) -> None:
         assert sighting.id is not None
-        sighting_id = sighting.id
-        async with run.entry_slots:
-            with bound_contextvars(entry_id=sighting_id, link=sighting.link):
+        async with work.entry_slots:
+            with bound_contextvars(entry_id=sighting.id, link=sighting.link):
                 try:
-                    done = await process(sighting, reader, full_text, run.entries)
+                    done = await process(sighting, reader, full_text, work.runtime.entries)
                 except LeaseLost as exc:
                     log.warning("entry_lease_lost", error=exc.message)
                     return
                 except Exception as exc:
-                    await self._entry_failed(run, sighting, _as_ingest_error(exc))
+                    await self._entry_failed(work, sighting, _as_ingest_error(exc))
                     return
+        counts = work.counts
         if done.outcome == "new":
-            run.counts.articles_new += 1
+            counts.articles_new += 1
         elif done.outcome == "near_duplicate":
-            run.counts.articles_near_duplicate += 1
+            counts.articles_near_duplicate += 1
         else:
-            run.counts.articles_duplicate += 1
+            counts.articles_duplicate += 1
         log.debug("entry_stored", outcome=done.outcome, article_id=done.article_id, extractor=done.extractor)
+
+    async def _entry_failed(self, work: _Pass, sighting: Sighting, error: IngestError) -> None:
+        assert sighting.id is not None
+        sighting_id, now, store = sighting.id, self.clock.now(), work.runtime.store
+        try:
+            if is_pause(error):
+                await self._remember_pause(work, error)
+                until = _pause_until(error, now)
+                await store.write(lambda s: sightings.defer(s, [sighting_id], self.owner, until))
+                log.info("entry_deferred", until=until.isoformat(), reason=error.message)
+                return
+            work.counts.articles_failed += 1
+            log.warning(
+                "entry_failed", error_code=error.code, error=error.message, attempt=sighting.attempts + 1
+            )
+            await store.write(
+                lambda s: sightings.fail(s, sighting_id, self.owner, error.code, error.message, now)
+            )
+        except Exception as exc:  # still pending or leased: retried once the lease expires
+            problem = _as_ingest_error(exc)
+            log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
+
+
+def _pause_until(error: IngestError, now: datetime) -> datetime:
+    if isinstance(error, HostHeld):
+        return error.until
+    wait = error.retry_after if isinstance(error, HTTPStatusError) and error.retry_after else 0.0
+    return now + timedelta(seconds=wait)
+
+
+async def _gather_logged(tasks: Iterable[Awaitable[None]]) -> None:
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):  # a bug past every boundary: keep the other sources' work
+            log.error("source_crashed", error=repr(outcome))
 
 
 def _as_ingest_error(exc: Exception) -> IngestError:

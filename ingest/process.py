@@ -10,13 +10,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session
 
+from ingest.clock import Clock
 from ingest.cpu import CpuPool, article_job
 from ingest.dedupe import link_key, similarity
-from ingest.errors import ExtractError, IngestError, LeaseLost
+from ingest.errors import ExtractError, HTTPStatusError, IngestError, LeaseLost
+from ingest.hosts import HostHeld
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.sources import SourceReader
 from ingest.store import Store
@@ -47,6 +49,13 @@ class LinkLocks:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+
+def is_pause(error: IngestError) -> bool:
+    """A host's request to wait (a pause already known, or a 429/503 with Retry-After)."""
+    if isinstance(error, HostHeld):
+        return True
+    return isinstance(error, HTTPStatusError) and error.status in {429, 503} and error.retry_after is not None
 
 
 # Texts at least this alike (word 4-gram Jaccard) are linked as near-duplicates.
@@ -82,6 +91,7 @@ class EntryContext:
     owner: str
     links: LinkLocks
     words: Vocabulary
+    clock: Clock
 
 
 async def process(sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext) -> Processed:
@@ -96,15 +106,17 @@ async def _process(sighting: Sighting, reader: SourceReader, full_text: bool, ct
         known_link = sighting.link_key
         existing = await store.read(lambda session: sightings.article_for_link(session, known_link))
         if existing is not None:
-            await _finish(store, sighting_id, owner, existing)
+            await _finish(store, sighting_id, owner, existing, ctx.clock.now())
             return Processed("duplicate", existing)
     page, page_error = None, None
     if full_text and sighting.link:
         try:
             page = await reader.load_page(sighting.link)
         except IngestError as exc:
+            if is_pause(exc):
+                raise  # the host asked us to wait: fetch the page later, do not settle for less
             page_error = exc
-    now = datetime.now(UTC)
+    now = ctx.clock.now()
     try:
         draft = await ctx.cpu.run(
             article_job, page, hints_of(sighting), sighting.link or "", now.isoformat(), ctx.words
@@ -171,8 +183,7 @@ def _new_article(session: Session, draft: ArticleDraft) -> NewArticle:
     )
 
 
-async def _finish(store: Store, sighting_id: int, owner: str, article_id: int) -> None:
-    now = datetime.now(UTC)
+async def _finish(store: Store, sighting_id: int, owner: str, article_id: int, now: datetime) -> None:
 
     def finish(session: Session) -> None:
         if not sightings.finish(session, sighting_id, owner, article_id, now):

@@ -1,24 +1,33 @@
-"""Refreshing one source: poll it, queue its new entries as pending, save its validators — one transaction.
+"""Refreshing one source: poll it, queue its new entries as pending, save its validators and its next
+poll time — one transaction.
 
 The validators are saved with the entries they describe, never before: a crash between the two would
-otherwise turn the next poll into a 304 and lose the entries.
+otherwise turn the next poll into a 304 and lose the entries. How a failure counts against the source
+(or does not: a pause the host asked for, a network down for everyone) is decided here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
-from ingest.errors import IngestError, LeaseLost
-from ingest.models import Entry, Validators
+from ingest.errors import HTTPStatusError, IngestError, LeaseLost
+from ingest.hosts import HostHeld
+from ingest.models import Entry, FeedHints, Validators
+from ingest.schedule import Bounds, Facts, Plan, plan
 from ingest.sources import Poll, SourceReader
 from ingest.store import Store
 from storage import sightings, sources
 from storage.sightings import NewSighting
-from storage.sources import RefreshOutcome
+from storage.sources import RefreshOutcome, Schedule
 from storage.tables import Source
+
+# A permanent redirect must be seen on this many polls in a row before the source's address changes.
+MOVE_AFTER = 3
+# Errors that say the network (ours or the path to the host), not the source, failed.
+NETWORK_CODES = frozenset({"fetch.connect", "fetch.dns", "fetch.timeout", "fetch.network"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,54 +36,120 @@ class Refreshed:
     entries_seen: int
     entries_new: int
     poll: Poll
+    plan: Plan
+    moved_from: str | None = None  # the old address, when this poll moved the source
 
 
 def validators_of(source: Source) -> Validators:
     return Validators(etag=source.etag, last_modified=source.last_modified, body_hash=source.body_hash)
 
 
+def stored_hints(source: Source) -> FeedHints:
+    return FeedHints(
+        ttl_s=source.hint_ttl_s,
+        skip_hours=frozenset(int(h) for h in (source.skip_hours or "").split(",") if h),
+        skip_days=frozenset(int(d) for d in (source.skip_days or "").split(",") if d),
+    )
+
+
+def _joined(values: frozenset[int]) -> str | None:
+    return ",".join(str(v) for v in sorted(values)) or None
+
+
 async def refresh(
-    source: Source, reader: SourceReader, store: Store, owner: str, now: datetime, interval: float
+    source: Source, reader: SourceReader, store: Store, owner: str, now: datetime, bounds: Bounds
 ) -> Refreshed:
     assert source.id is not None
     source_id = source.id
     poll = await reader.poll(validators_of(source))
-    outcome = RefreshOutcome(
-        status="ok" if poll.modified else "not_modified",
-        at=now,
-        etag=poll.validators.etag,
-        last_modified=poll.validators.last_modified,
-        body_hash=poll.validators.body_hash,
-        next_fetch_at=now + timedelta(seconds=interval),
-    )
+    hints = poll.hints or stored_hints(source)
     entries = poll.entries
+    url, moved_to, moved_count = _moves(source, poll)
 
-    def commit(session: Session) -> int:
+    def commit(session: Session) -> tuple[int, Plan]:
         keys, links = sightings.known(
             session, source_id, [e.key for e in entries], [e.link_key for e in entries if e.link_key]
         )
         new = [_sighting(e) for e in entries if e.key not in keys and e.link_key not in links]
         inserted = sightings.queue(session, source_id, new, now)
+        facts = Facts(
+            now, source.interval_s, sightings.recent_dates(session, source_id), hints, poll.fresh_until
+        )
+        chosen = plan(facts, bounds)
+        outcome = RefreshOutcome(
+            status="ok" if poll.modified else "not_modified",
+            at=now,
+            schedule=Schedule(chosen.next_at, chosen.interval_s, chosen.reason),
+            etag=poll.validators.etag,
+            last_modified=poll.validators.last_modified,
+            body_hash=poll.validators.body_hash,
+            hint_ttl_s=max(filter(None, (hints.ttl_s, hints.update_interval_s)), default=None),
+            skip_hours=_joined(hints.skip_hours),
+            skip_days=_joined(hints.skip_days),
+            url=url,
+            moved_to=moved_to,
+            moved_count=moved_count,
+        )
         if not sources.record_refresh(session, source_id, owner, outcome):
             raise LeaseLost(f"source {source.name!r}")  # rolls the whole transaction back
-        return inserted
+        return inserted, chosen
 
-    inserted = await store.write(commit)
-    return Refreshed(outcome.status, len(entries), inserted, poll)
+    inserted, chosen = await store.write(commit)
+    status = "ok" if poll.modified else "not_modified"
+    return Refreshed(status, len(entries), inserted, poll, chosen, source.url if url else None)
 
 
-async def record_failure(
-    store: Store, source: Source, owner: str, error: IngestError, now: datetime, retry_in: float
-) -> None:
+def _moves(source: Source, poll: Poll) -> tuple[str | None, str | None, int]:
+    """(new address or None, pending permanent target, times seen): temporary redirects never move."""
+    if poll.moved_to is None or poll.moved_to == source.url:
+        return None, None, 0
+    seen = source.moved_count + 1 if source.moved_to == poll.moved_to else 1
+    if seen >= MOVE_AFTER:
+        return poll.moved_to, None, 0
+    return None, poll.moved_to, seen
+
+
+def failure_outcome(
+    source: Source, error: IngestError, now: datetime, bounds: Bounds, outage: bool = False
+) -> RefreshOutcome:
+    """How a failed poll is recorded and when the source is tried again."""
+    hints = stored_hints(source)
+    message = error.message[:2000]
+    if isinstance(error, HostHeld):
+        wait = (error.until - now).total_seconds()
+        return RefreshOutcome("deferred", now, Schedule(error.until, wait, "retry-after"))
+    if isinstance(error, HTTPStatusError) and error.status == 410:
+        return RefreshOutcome(
+            "gone",
+            now,
+            Schedule(None, None, "gone"),
+            error_code=error.code,
+            error_message=f"{message}: the feed is gone; polling stopped",
+            failures=source.consecutive_failures,
+        )
+    rate_limited = (
+        isinstance(error, HTTPStatusError) and error.status in {429, 503} and error.retry_after is not None
+    )
+    not_its_fault = rate_limited or (outage and error.code in NETWORK_CODES)
+    failures = source.consecutive_failures + (0 if not_its_fault else 1)
+    retry_after = error.retry_after if isinstance(error, HTTPStatusError) and rate_limited else None
+    chosen = plan(
+        Facts(now, source.interval_s, hints=hints, retry_after=retry_after, failures=max(failures, 1)), bounds
+    )
+    return RefreshOutcome(
+        "failed",
+        now,
+        Schedule(chosen.next_at, chosen.interval_s, chosen.reason),
+        error_code=error.code,
+        error_message=message,
+        failures=failures,
+        counted=not not_its_fault,
+    )
+
+
+async def record_failure(store: Store, source: Source, owner: str, outcome: RefreshOutcome) -> None:
     assert source.id is not None
     source_id = source.id
-    outcome = RefreshOutcome(
-        status="failed",
-        at=now,
-        error_code=error.code,
-        error_message=error.message[:2000],
-        next_fetch_at=now + timedelta(seconds=retry_in),
-    )
     await store.write(lambda session: sources.record_refresh(session, source_id, owner, outcome))
 
 

@@ -95,7 +95,9 @@ def source_row(source: Source) -> dict[str, Any]:
         "kind": source.kind,
         "state": source.state if source.enabled else "disabled",
         "enabled": source.enabled,
-        "interval": format_duration(source.interval_s) if source.interval_s else "adaptive",
+        "interval": format_duration(source.poll_interval_s) if source.poll_interval_s else None,
+        "interval_reason": source.interval_reason or ("fixed" if source.interval_s else "adaptive"),
+        "fixed_interval": format_duration(source.interval_s) if source.interval_s else None,
         "last_status": source.last_status,
         "last_success_at": iso(source.last_success_at),
         "next_fetch_at": iso(source.next_fetch_at),
@@ -113,11 +115,24 @@ def write_source_table(rows: list[dict[str, Any]], out: TextIO) -> None:
         "last_status",
         "last_success_at",
         "next_fetch_at",
+        "interval",
+        "interval_reason",
         "consecutive_failures",
         "last_error_code",
     )
-    headers = ("NAME", "KIND", "STATE", "LAST", "LAST SUCCESS", "NEXT POLL", "FAILS", "ERROR")
-    table = [headers] + [tuple("" if row[c] is None else str(row[c]) for c in columns) for row in rows]
+    headers = (
+        "NAME",
+        "KIND",
+        "STATE",
+        "LAST",
+        "LAST SUCCESS",
+        "NEXT POLL",
+        "INTERVAL",
+        "WHY",
+        "FAILS",
+        "ERROR",
+    )
+    table = [headers] + [tuple(_cell(row[c]) for c in columns) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
     for line in table:
         out.write(
@@ -126,6 +141,14 @@ def write_source_table(rows: list[dict[str, Any]], out: TextIO) -> None:
     for row in rows:
         if row["last_error"]:
             out.write(f"\n{row['name']}: {row['last_error']}\n")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    # Timestamps to the second are enough for a table.
+    return text[:19].replace("T", " ") + "Z" if text.endswith("Z") and "T" in text else text
 
 
 def stats(session: Session) -> dict[str, Any]:

@@ -1,52 +1,83 @@
-"""robots.txt for article pages, parsed with protego (the stdlib parser mishandles Allow and wildcards)."""
+"""robots.txt for article pages, parsed with protego (the stdlib parser mishandles Allow and wildcards).
+
+One robots.txt per host, kept 24 hours in the database (every worker shares it) and in memory. A
+Crawl-delay it states becomes the host's minimum delay between requests.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from protego import Protego
 
 from ingest.client import HttpClient
 from ingest.errors import FetchError, HTTPStatusError
+from ingest.hosts import HostHeld
+from ingest.store import Store
+from storage import hosts
+from storage.hosts import Robots
 
 MAX_ROBOTS_BYTES = 512 * 1024
-_ALLOW_ALL = Protego.parse("")
-_DISALLOW_ALL = Protego.parse("User-agent: *\nDisallow: /")
+KEEP = timedelta(hours=24)
+KEEP_UNREACHABLE = timedelta(hours=1)  # a robots.txt that could not be read is asked again sooner
+_ALLOW_ALL = "User-agent: *\nAllow: /"
+_DISALLOW_ALL = "User-agent: *\nDisallow: /"
 
 
 class RobotsCache:
-    """One robots.txt per origin, fetched once and shared by every page of that origin."""
-
-    def __init__(self, client: HttpClient) -> None:
+    def __init__(self, client: HttpClient, store: Store | None = None) -> None:
         self._client = client
-        self._rules: dict[str, Protego] = {}
+        self._store = store
+        self._rules: dict[str, tuple[Protego, datetime]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def allowed(self, url: str) -> bool:
-        rules = await self._rules_for(_origin(url))
+        rules = await self._rules_for(url)
         return bool(rules.can_fetch(url, self._client.settings.user_agent))
 
-    async def _rules_for(self, origin: str) -> Protego:
-        lock = self._locks.setdefault(origin, asyncio.Lock())
-        async with lock:
-            if origin not in self._rules:
-                self._rules[origin] = await self._fetch(origin)
-            return self._rules[origin]
+    async def _rules_for(self, url: str) -> Protego:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        async with self._locks.setdefault(host, asyncio.Lock()):
+            now = self._client.clock.now()
+            cached = self._rules.get(host)
+            if cached is None or now > cached[1]:
+                found = await self._stored(host, now) or await self._fetch(
+                    f"{parts.scheme}://{parts.netloc}", now
+                )
+                rules = Protego.parse(found.text or _ALLOW_ALL)
+                delay = rules.crawl_delay(self._client.settings.user_agent)
+                if delay:
+                    self._client.gate.set_delay(host, float(delay))
+                readable = found.status is not None and found.status < 500
+                self._rules[host] = cached = (
+                    rules,
+                    found.fetched_at + (KEEP if readable else KEEP_UNREACHABLE),
+                )
+                if self._store is not None and readable and found.fetched_at == now:
+                    await self._store.write(lambda s: hosts.save_robots(s, host, found))
+            return cached[0]
 
-    async def _fetch(self, origin: str) -> Protego:
+    async def _stored(self, host: str, now: datetime) -> Robots | None:
+        if self._store is None:
+            return None
+        found = await self._store.read(lambda s: hosts.robots(s, host))
+        return found if found is not None and now - found.fetched_at <= KEEP else None
+
+    async def _fetch(self, origin: str, now: datetime) -> Robots:
         try:
             response = await self._client.get(
                 f"{origin}/robots.txt", max_bytes=MAX_ROBOTS_BYTES, what="robots.txt"
             )
         except HTTPStatusError as exc:
             # RFC 9309: unavailable (4xx) means no rules; unreachable (5xx) means assume disallowed.
-            return _DISALLOW_ALL if exc.status >= 500 else _ALLOW_ALL
+            return Robots(_DISALLOW_ALL if exc.status >= 500 else _ALLOW_ALL, exc.status, now, None)
+        except HostHeld:
+            raise  # the host asked for a pause: the page waits too
         except FetchError:
-            return _ALLOW_ALL
-        return Protego.parse(response.body.decode("utf-8", "replace"))
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+            return Robots(_ALLOW_ALL, None, now, None)
+        text = response.body.decode("utf-8", "replace")
+        delay = Protego.parse(text).crawl_delay(self._client.settings.user_agent)
+        return Robots(text, response.status, now, float(delay) if delay else None)

@@ -66,6 +66,9 @@ class FetchSettings(_Section):
     max_redirects: int = Field(5, ge=0)
     concurrency: int = Field(16, gt=0, description="requests in flight, all hosts")
     per_host_concurrency: int = Field(2, gt=0, description="requests in flight per host")
+    per_host_delay: Duration = Field(
+        0.5, ge=0, description="between two requests to one host (or Crawl-delay)"
+    )
     allow_networks: tuple[IPvAnyNetwork, ...] = Field(
         (), description="CIDRs exempt from the private-network block"
     )

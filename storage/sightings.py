@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.tables import Sighting
@@ -68,15 +68,7 @@ def claim_pending(
     limit: int,
 ) -> list[Sighting]:
     """Lease up to ``limit`` entries to process: pending ones, and failed ones due for a retry."""
-    workable = or_(
-        col(Sighting.state) == "pending",
-        and_(
-            col(Sighting.state) == "failed",
-            col(Sighting.attempts) < max_attempts,
-            col(Sighting.last_attempt_at) < retry_before,
-        ),
-    )
-    free = or_(col(Sighting.lease_owner).is_(None), col(Sighting.lease_expires_at) < now)
+    workable, free = _workable(retry_before, max_attempts), _free(now)
     query = (
         select(Sighting.id)
         .where(col(Sighting.source_id).in_(list(source_ids)), workable, free)
@@ -93,6 +85,27 @@ def claim_pending(
     )
     claimed = select(Sighting).where(col(Sighting.id).in_(ids), col(Sighting.lease_owner) == owner)
     return list(session.exec(claimed.order_by(col(Sighting.id))).all())
+
+
+def sources_with_work(session: Session, now: datetime, retry_before: datetime, max_attempts: int) -> set[int]:
+    """Sources with entries to process: pending and free, or failed and due another try."""
+    query = select(Sighting.source_id).where(_workable(retry_before, max_attempts), _free(now)).distinct()
+    return set(session.exec(query).all())
+
+
+def _workable(retry_before: datetime, max_attempts: int) -> ColumnElement[bool]:
+    return or_(
+        col(Sighting.state) == "pending",
+        and_(
+            col(Sighting.state) == "failed",
+            col(Sighting.attempts) < max_attempts,
+            col(Sighting.last_attempt_at) < retry_before,
+        ),
+    )
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    return or_(col(Sighting.lease_owner).is_(None), col(Sighting.lease_expires_at) < now)
 
 
 def article_for_link(session: Session, link_key: str) -> int | None:
@@ -139,3 +152,26 @@ def fail(session: Session, sighting_id: int, owner: str, code: str, message: str
         )
     )
     return affected(result) == 1
+
+
+def recent_dates(session: Session, source_id: int, limit: int = 20) -> list[datetime]:
+    """When the source's latest entries appeared: their publication dates, else when first seen."""
+    when = func.coalesce(col(Sighting.published_at), col(Sighting.first_seen_at))
+    query = select(when).where(col(Sighting.source_id) == source_id).order_by(when.desc()).limit(limit)
+    values = session.exec(query).all()
+    return [_aware(v) for v in values if v is not None]
+
+
+def _aware(value: datetime | str) -> datetime:
+    # coalesce() loses the column type on SQLite, so values may come back as text.
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def defer(session: Session, sighting_ids: Sequence[int], owner: str, until: datetime) -> None:
+    """Keep entries leased, untried, until ``until``: their host asked for a pause."""
+    session.execute(
+        update(Sighting)
+        .where(col(Sighting.id).in_(list(sighting_ids)), col(Sighting.lease_owner) == owner)
+        .values(lease_expires_at=until)
+    )

@@ -1,4 +1,4 @@
-"""The source aggregate: what to poll, its validators, its health, and who holds its lease."""
+"""The source aggregate: what to poll and when, its validators, its health, and who holds its lease."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
 from storage.tables import Source
 from storage.upsert import affected
+
+# After this many failures in a row a source is "degraded": still polled, at the longest interval.
+DEGRADED_AFTER = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,32 +30,60 @@ class SourceSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class RefreshOutcome:
-    """How one poll ended; written in the same transaction as the entries it queued."""
+class Schedule:
+    """When to poll next and why; part of every outcome."""
 
-    status: str  # ok | not_modified | failed
+    next_fetch_at: datetime | None
+    interval_s: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """How one poll ended; written in the same transaction as the entries it queued.
+
+    ``status``: ok | not_modified (validators and hints saved, errors cleared), failed (an error,
+    counted against the source unless ``counted`` is false: rate limits, a network down for
+    everyone), deferred (not polled: the host asked for a pause), gone (410: polling stops).
+    """
+
+    status: str
     at: datetime
+    schedule: Schedule
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
     error_code: str | None = None
     error_message: str | None = None
-    next_fetch_at: datetime | None = None
+    failures: int = 0  # consecutive failures after this poll
+    counted: bool = True
+    hint_ttl_s: float | None = None
+    skip_hours: str | None = None
+    skip_days: str | None = None
+    url: str | None = None  # the source moved here
+    moved_to: str | None = None
+    moved_count: int = 0
 
 
 def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "config") -> None:
-    """Make the table match the declarations: add, update, and disable (never delete) the removed."""
+    """Make the table match the declarations: add, update, and disable (never delete) the removed.
+
+    A source that moved (permanent redirects) keeps its new address while its declaration stays the
+    same; a changed declaration wins.
+    """
     existing = {source.name: source for source in session.exec(select(Source)).all()}
     declared = {spec.name for spec in specs}
     for spec in specs:
         source = existing.get(spec.name) or Source(name=spec.name, kind=spec.kind, origin=origin)
-        location_changed = (source.url, source.path) != (spec.url, spec.path)
-        source.kind, source.url, source.path = spec.kind, spec.url, spec.path
+        redeclared = (source.declared_url, source.path) != (spec.url, spec.path)
+        if redeclared:
+            if source.id is not None:  # a new address: the old validators describe another document
+                source.etag = source.last_modified = source.body_hash = None
+                source.moved_to, source.moved_count = None, 0
+            source.url, source.declared_url = spec.url, spec.url
+        source.kind, source.path = spec.kind, spec.path
         source.interval_s, source.full_text, source.enabled = spec.interval_s, spec.full_text, spec.enabled
         source.origin = origin
-        if location_changed and source.id is not None:
-            # A new address: the old validators describe another document.
-            source.etag = source.last_modified = source.body_hash = None
         session.add(source)
     for name, source in existing.items():
         if source.origin == origin and name not in declared and source.enabled:
@@ -71,18 +102,30 @@ def enabled_sources(session: Session, names: Sequence[str] = ()) -> list[Source]
     return list(session.exec(query).all())
 
 
+def due_sources(session: Session, now: datetime, limit: int) -> list[Source]:
+    """Enabled sources whose next poll has come and whose lease is free, the most overdue first."""
+    query = (
+        select(Source)
+        .where(col(Source.enabled), col(Source.state) != "gone", _lease_free(now))
+        .where(or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= now))
+        .order_by(col(Source.next_fetch_at).is_not(None), col(Source.next_fetch_at), col(Source.id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def _lease_free(now: datetime, owner: str | None = None) -> ColumnElement[bool]:
+    conditions = [col(Source.lease_owner).is_(None), col(Source.lease_expires_at) < now]
+    if owner is not None:
+        conditions.append(col(Source.lease_owner) == owner)
+    return or_(*conditions)
+
+
 def try_lease(session: Session, source_id: int, owner: str, now: datetime, until: datetime) -> bool:
     """Take the source's lease unless another owner holds a live one."""
     statement = (
         update(Source)
-        .where(col(Source.id) == source_id)
-        .where(
-            or_(
-                col(Source.lease_owner).is_(None),
-                col(Source.lease_owner) == owner,
-                col(Source.lease_expires_at) < now,
-            )
-        )
+        .where(and_(col(Source.id) == source_id, _lease_free(now, owner)))
         .values(lease_owner=owner, lease_expires_at=until)
     )
     return affected(session.execute(statement)) == 1
@@ -95,34 +138,54 @@ def record_refresh(session: Session, source_id: int, owner: str, outcome: Refres
     on SQLite, whatever the isolation level.
     """
     values: dict[str, object] = {
-        "last_fetch_at": outcome.at,
-        "last_status": outcome.status,
-        "next_fetch_at": outcome.next_fetch_at,
+        "next_fetch_at": outcome.schedule.next_fetch_at,
+        "poll_interval_s": outcome.schedule.interval_s,
+        "interval_reason": outcome.schedule.reason,
         "lease_owner": None,
         "lease_expires_at": None,
     }
-    if outcome.status == "failed":
-        values |= {
-            "consecutive_failures": Source.consecutive_failures + 1,
-            "last_error_code": outcome.error_code,
-            "last_error_message": outcome.error_message,
-            "last_error_at": outcome.at,
-            "state": "failing",
-        }
-    else:
-        # The error is reset on success; its history is in the logs.
-        values |= {
-            "consecutive_failures": 0,
-            "last_success_at": outcome.at,
-            "last_error_code": None,
-            "last_error_message": None,
-            "last_error_at": None,
-            "state": "ok",
-            "etag": outcome.etag,
-            "last_modified": outcome.last_modified,
-            "body_hash": outcome.body_hash,
-        }
+    if outcome.status != "deferred":
+        values |= {"last_fetch_at": outcome.at, "last_status": outcome.status}
+        values |= _health(outcome)
     statement = (
         update(Source).where(col(Source.id) == source_id, col(Source.lease_owner) == owner).values(**values)
     )
     return affected(session.execute(statement)) == 1
+
+
+def _health(outcome: RefreshOutcome) -> dict[str, object]:
+    if outcome.status in {"failed", "gone"}:
+        error: dict[str, object] = {
+            "last_error_code": outcome.error_code,
+            "last_error_message": outcome.error_message,
+            "last_error_at": outcome.at,
+        }
+        if outcome.status == "gone":
+            return error | {"state": "gone", "consecutive_failures": outcome.failures}
+        if not outcome.counted:
+            return error
+        state = "degraded" if outcome.failures >= DEGRADED_AFTER else "failing"
+        return error | {"state": state, "consecutive_failures": outcome.failures}
+    # Success: errors reset (their history is in the logs), validators and hints kept for the next poll.
+    healthy: dict[str, object] = {
+        "consecutive_failures": 0,
+        "last_success_at": outcome.at,
+        "last_error_code": None,
+        "last_error_message": None,
+        "last_error_at": None,
+        "state": "ok",
+        "etag": outcome.etag,
+        "last_modified": outcome.last_modified,
+        "body_hash": outcome.body_hash,
+        "moved_to": outcome.moved_to,
+        "moved_count": outcome.moved_count,
+    }
+    if outcome.url is not None:
+        healthy["url"] = outcome.url
+    if outcome.status == "ok":
+        healthy |= {
+            "hint_ttl_s": outcome.hint_ttl_s,
+            "skip_hours": outcome.skip_hours,
+            "skip_days": outcome.skip_days,
+        }
+    return healthy

@@ -20,7 +20,8 @@ class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=16)  # feed | directory
-    url: str | None = Field(default=None, sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)  # where it is polled (follows permanent moves)
+    declared_url: str | None = Field(default=None, sa_type=Text)  # as the config or the user gave it
     path: str | None = Field(default=None, sa_type=Text)
     origin: str = Field(default="config", max_length=16)  # config | cli
     enabled: bool = True
@@ -28,6 +29,13 @@ class Source(SQLModel, table=True):
     interval_s: float | None = None  # fixed interval; None means adaptive
     state: str = Field(default="new", max_length=16)  # new | ok | failing | degraded | gone
     next_fetch_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    poll_interval_s: float | None = None  # the interval last planned
+    interval_reason: str | None = Field(default=None, max_length=32)  # adaptive | fixed | ttl | backoff | ...
+    hint_ttl_s: float | None = None  # the publisher's floor (<ttl>, sy:updatePeriod), kept across 304s
+    skip_hours: str | None = Field(default=None, max_length=100)  # "1,2,3" (UTC)
+    skip_days: str | None = Field(default=None, max_length=20)  # "5,6" (0 = Monday)
+    moved_to: str | None = Field(default=None, sa_type=Text)  # a permanent redirect seen, not yet trusted
+    moved_count: int = 0
     etag: str | None = Field(default=None, sa_type=Text)
     last_modified: str | None = Field(default=None, sa_type=Text)
     body_hash: str | None = Field(default=None, max_length=64)
@@ -139,6 +147,7 @@ class Run(SQLModel, table=True):
     articles_duplicate: int = 0
     articles_near_duplicate: int = 0
     articles_failed: int = 0
+    sources_deferred: int = 0  # held back by the publisher (Retry-After) or another worker
     duration_s: float | None = None
 
 
@@ -153,3 +162,4 @@ class Host(SQLModel, table=True):
     robots_txt: str | None = Field(default=None, sa_type=Text)
     robots_status: int | None = None
     robots_fetched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    crawl_delay_s: float | None = None

@@ -33,6 +33,7 @@ def make_settings(db_url: str, sources: list[dict[str, Any]], **sections: Any) -
         "allow_networks": ["127.0.0.0/8"],
         "timeout": 5.0,
         "respect_robots_txt": False,
+        "per_host_delay": 0,
         **sections.pop("fetch", {}),
     }
     return Settings(database_url=db_url, fetch=fetch, sources=sources, **sections)

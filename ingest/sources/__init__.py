@@ -7,9 +7,10 @@ document behind an entry's link (:meth:`load_page`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from ingest.models import Entry, Page, Validators
+from ingest.models import Entry, FeedHints, Page, Validators
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,9 @@ class Poll:
     status: int | None = None  # the HTTP status, for feeds
     final_url: str | None = None
     size: int = 0  # bytes received
+    hints: FeedHints | None = None  # from the feed, when it was parsed
+    fresh_until: datetime | None = None  # Cache-Control max-age / Expires
+    moved_to: str | None = None  # where every redirect of the chain was permanent (301, 308)
 
 
 class SourceReader(Protocol):

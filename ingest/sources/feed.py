@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ingest.client import HttpClient
 from ingest.cpu import CpuPool, parse_job
-from ingest.fetch import fetch_feed, fetch_page
-from ingest.models import Page, Validators
+from ingest.fetch import fetch_feed, fetch_page, fresh_until, moved_to
+from ingest.models import Entry, Page, Validators
 from ingest.robots import RobotsCache
 from ingest.sources import Poll
 
@@ -20,24 +20,23 @@ class FeedSource:
     async def poll(self, known: Validators) -> Poll:
         fetched = await fetch_feed(self._client, self.url, known)
         response = fetched.response
-        if not fetched.modified:
-            return Poll(
-                False,
-                fetched.validators,
-                status=response.status,
-                final_url=response.final_url,
-                size=len(response.body),
+        entries: tuple[Entry, ...] = ()
+        hints = None
+        if fetched.modified:
+            feed, found = await self._cpu.run(
+                parse_job, response.body, response.final_url, response.content_type
             )
-        _feed, entries = await self._cpu.run(
-            parse_job, response.body, response.final_url, response.content_type
-        )
+            entries, hints = tuple(found), feed.hints
         return Poll(
-            True,
-            fetched.validators,
-            tuple(entries),
-            response.status,
-            response.final_url,
-            len(response.body),
+            modified=fetched.modified,
+            validators=fetched.validators,
+            entries=entries,
+            status=response.status,
+            final_url=response.final_url,
+            size=len(response.body),
+            hints=hints,
+            fresh_until=fresh_until(response.headers, self._client.clock.now()),
+            moved_to=moved_to(response),
         )
 
     async def load_page(self, link: str) -> Page:

@@ -39,7 +39,7 @@ def write_config(tmp_path: Path, sources: str, extra: str = "") -> Path:
     config = tmp_path / "ingest.toml"
     config.write_text(
         f'database_url = "sqlite:///{tmp_path / "ingest.db"}"\nworkers = 1\n'
-        f'[fetch]\nallow_networks = ["127.0.0.0/8"]\ntimeout = "10s"\nrespect_robots_txt = false\n{extra}\n{sources}'
+        f'[fetch]\nallow_networks = ["127.0.0.0/8"]\ntimeout = "10s"\nrespect_robots_txt = false\nper_host_delay = 0\n{extra}\n{sources}'
     )
     return config
 

@@ -12,6 +12,7 @@ from sqlmodel import select
 from ingest.errors import LeaseLost
 from ingest.models import Entry, Validators
 from ingest.refresh import refresh
+from ingest.schedule import Bounds
 from ingest.sources import Poll
 from ingest.store import Store
 from storage import migrate, sources
@@ -48,7 +49,7 @@ def test_a_lost_lease_rolls_back_entries_and_validators(tmp_path: Path) -> None:
     async def go() -> None:
         store = Store(db)
         try:
-            await refresh(source, OneEntry(), store, "me", NOW, 1800)  # type: ignore[arg-type]
+            await refresh(source, OneEntry(), store, "me", NOW, Bounds(1800, 300, 86400))  # type: ignore[arg-type]
         finally:
             store.close()
 

@@ -1,0 +1,129 @@
+"""``ingest daemon``: tick, pass, repeat, until SIGTERM or SIGINT; then stop cleanly.
+
+APScheduler 3 only ticks (one job, never two at once, missed ticks coalesced); the database decides
+what is due. On a signal the daemon stops ticking, lets the pass in flight finish within
+``daemon.shutdown_grace``, cancels what is left, gives back every lease it holds so that another
+worker (or the next start) takes the work over at once, closes the pool, the client and the
+database, logs one ``daemon_stopped`` line, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ingest.pipeline import Pipeline, RunCounts
+from ingest.runtime import Runtime
+from storage import leases
+
+log = structlog.get_logger()
+
+
+@dataclass
+class DaemonCounts:
+    ticks: int = 0
+    passes: int = 0
+    sources_refreshed: int = 0
+    articles_new: int = 0
+    articles_failed: int = 0
+    interrupted: int = 0  # passes cancelled at the end of the grace period
+    leases_released: int = 0
+
+
+class Daemon:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
+        self.counts = DaemonCounts()
+        self._stopping = asyncio.Event()
+        self._current: asyncio.Task[None] | None = None
+
+    def stop(self, why: str = "requested") -> None:
+        if not self._stopping.is_set():
+            log.info("daemon_stopping", reason=why, grace_s=self.settings.daemon.shutdown_grace)
+            self._stopping.set()
+
+    async def run(self) -> DaemonCounts:
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+        runtime = self.pipeline.runtime()
+        scheduler = AsyncIOScheduler(event_loop=loop)
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            args=[runtime],
+            seconds=self.settings.schedule.tick,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=self.pipeline.clock.now(),
+            id="tick",
+        )
+        log.info("daemon_started", owner=self.pipeline.owner, tick_s=self.settings.schedule.tick)
+        scheduler.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._finish_current()
+            await self._release(runtime)
+            await runtime.close()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        log.info("daemon_stopped", uptime_s=round(time.monotonic() - started, 1), **asdict(self.counts))
+        return self.counts
+
+    async def _tick(self, runtime: Runtime) -> None:
+        if self._stopping.is_set():
+            return
+        self.counts.ticks += 1
+        self._current = asyncio.current_task()
+        try:
+            summary = await self.pipeline.tick(runtime)
+        except asyncio.CancelledError:
+            self.counts.interrupted += 1
+            raise
+        except Exception:  # a pass that crashed must not stop the daemon; the next tick tries again
+            log.exception("tick_failed")
+            return
+        finally:
+            self._current = None
+        if summary is not None:
+            self._count(summary.counts)
+
+    def _count(self, counts: RunCounts) -> None:
+        self.counts.passes += 1
+        self.counts.sources_refreshed += (
+            counts.sources_ok + counts.sources_not_modified + counts.sources_failed
+        )
+        self.counts.articles_new += counts.articles_new
+        self.counts.articles_failed += counts.articles_failed
+
+    async def _finish_current(self) -> None:
+        task = self._current
+        if task is None or task.done():
+            return
+        done, _ = await asyncio.wait({task}, timeout=self.settings.daemon.shutdown_grace)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=5)
+
+    async def _release(self, runtime: Runtime) -> None:
+        """Give back every lease this worker holds: its unfinished work is free for others now."""
+        try:
+            owner = self.pipeline.owner
+            self.counts.leases_released = await runtime.store.write(
+                lambda session: leases.release_owner(session, owner)
+            )
+        except Exception:  # the leases expire by themselves; say so and go on stopping
+            log.exception(
+                "leases_not_released", expire_in=str(timedelta(seconds=self.settings.fetch.timeout * 3))
+            )

@@ -1,0 +1,76 @@
+"""Politeness per host, shared by feed and page requests: how many at once, how far apart, and
+pauses the host asked for.
+
+- at most ``per_host_concurrency`` requests in flight per host;
+- at least ``per_host_delay`` (or the host's robots.txt Crawl-delay, when longer) between the starts
+  of two requests to the same host — real time, measured by the monotonic clock;
+- no request at all while the host holds us off (Retry-After on a 429 or 503): those requests are
+  refused with :class:`HostHeld` at once instead of waiting, by the scheduler's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from ingest.clock import Clock
+from ingest.errors import FetchError
+
+
+class HostHeld(FetchError):
+    """The host asked for a pause that has not ended: nothing is sent, nothing counts as failed."""
+
+    def __init__(self, host: str, until: datetime) -> None:
+        super().__init__("host_held", f"{host} asked not to be contacted before {until.isoformat()}")
+        self.host = host
+        self.until = until
+
+
+class HostGate:
+    def __init__(self, per_host_concurrency: int, min_delay: float, clock: Clock) -> None:
+        self._concurrency = per_host_concurrency
+        self._min_delay = min_delay
+        self._clock = clock
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+        self._holds: dict[str, datetime] = {}
+
+    def hold(self, host: str, until: datetime) -> None:
+        if host not in self._holds or self._holds[host] < until:
+            self._holds[host] = until
+
+    def held_until(self, host: str) -> datetime | None:
+        until = self._holds.get(host)
+        return until if until is not None and until > self._clock.now() else None
+
+    def set_delay(self, host: str, seconds: float) -> None:
+        """A host-specific minimum delay (robots.txt Crawl-delay), when longer than the default."""
+        self._delays[host] = max(seconds, self._min_delay)
+
+    @asynccontextmanager
+    async def request(self, host: str) -> AsyncIterator[None]:
+        """Wait for the host's turn; raises HostHeld while the host holds us off."""
+        self._refuse_if_held(host)
+        slot = self._slots.setdefault(host, asyncio.Semaphore(self._concurrency))
+        async with slot:
+            await self._space(host)
+            self._refuse_if_held(host)  # a pause may have begun while we waited
+            yield
+
+    def _refuse_if_held(self, host: str) -> None:
+        if (until := self.held_until(host)) is not None:
+            raise HostHeld(host, until)
+
+    async def _space(self, host: str) -> None:
+        delay = self._delays.get(host, self._min_delay)
+        while True:
+            now = time.monotonic()
+            start = self._next_start.get(host, now)
+            if start <= now:
+                self._next_start[host] = now + delay
+                return
+            await asyncio.sleep(start - now)

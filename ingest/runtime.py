@@ -1,0 +1,56 @@
+"""What passes share: the HTTP client and its host gate, robots.txt, the process pool, the store.
+
+``run-once`` opens one for a single pass; the daemon keeps one open for its whole life, so the pool
+stays warm and politeness state (per-host spacing, pauses, robots.txt) carries from tick to tick.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+
+from ingest.client import HttpClient
+from ingest.clock import Clock
+from ingest.cpu import CpuPool
+from ingest.models import Vocabulary
+from ingest.process import EntryContext, LinkLocks
+from ingest.robots import RobotsCache
+from ingest.settings import Settings
+from ingest.store import Store
+from storage.db import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    client: HttpClient
+    cpu: CpuPool
+    robots: RobotsCache | None
+    entries: EntryContext
+    clock: Clock
+
+    @classmethod
+    def open(cls, settings: Settings, db: Database, processes: int, owner: str, clock: Clock) -> Runtime:
+        store = Store(db)
+        client = HttpClient(settings.fetch, clock=clock)
+        cpu = CpuPool(processes)
+        robots = RobotsCache(client, store) if settings.fetch.respect_robots_txt else None
+        words = Vocabulary(settings.normalize.related_labels, settings.normalize.paywall_phrases)
+        entries = EntryContext(store, cpu, owner, LinkLocks(), words, clock)
+        return cls(settings, store, client, cpu, robots, entries, clock)
+
+    async def close(self) -> None:
+        try:
+            await self.client.aclose()
+        finally:
+            self.cpu.close()
+            self.store.close()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
+    ) -> None:
+        await self.close()
