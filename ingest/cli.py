@@ -22,6 +22,7 @@ from ingest.durations import parse_duration
 from ingest.errors import ConfigError
 from ingest.models import Vocabulary
 from ingest.pipeline import Pipeline, RunSummary
+from ingest.progress import for_terminal
 from ingest.report import source_row, stats, write_jsonl, write_source_table, write_text
 from ingest.reprocess import ReprocessReport, reprocess
 from ingest.settings import Settings, SourceConfig, load_settings
@@ -151,7 +152,12 @@ def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
     def run(db: Database) -> RunSummary:
         with db.read() as session:
             _check_names(args.source, {s.name for s in source_store.all_sources(session)})
-        return asyncio.run(Pipeline(settings, db, _processes(args, settings)).run_once(args.source))
+        bar = for_terminal()
+        pipeline = Pipeline(settings, db, _processes(args, settings), progress=bar)
+        if bar is None:
+            return asyncio.run(pipeline.run_once(args.source))
+        with bar:
+            return asyncio.run(pipeline.run_once(args.source))
 
     summary: RunSummary = _with_db(settings, run)
     if args.json:

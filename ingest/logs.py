@@ -19,6 +19,20 @@ FORMATS = ("auto", "json", "console")
 QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "trafilatura", "htmldate", "courlan", "charset_normalizer")
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time: a progress bar may have wrapped it so that
+    log lines appear above the bar instead of through it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def wants_json(log_format: str, stream: TextIO) -> bool:
     if log_format == "auto":
         return not stream.isatty()
@@ -35,7 +49,7 @@ def _library_event(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
 
 
 def configure(log_format: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+    out: Any = stream or _CurrentStderr()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -30,6 +30,7 @@ from ingest.clock import Clock, SystemClock
 from ingest.errors import HTTPStatusError, IngestError, LeaseLost
 from ingest.hosts import HostHeld
 from ingest.process import is_pause, process
+from ingest.progress import Observer, Silent
 from ingest.refresh import NETWORK_CODES, failure_outcome, record_failure, refresh
 from ingest.runtime import Runtime
 from ingest.schedule import Bounds
@@ -120,8 +121,10 @@ class Pipeline:
         processes: int,
         owner: str | None = None,
         clock: Clock | None = None,
+        progress: Observer | None = None,
     ) -> None:
         self.settings = settings
+        self.progress = progress or Silent()
         self.db = db
         self.processes = processes
         self.owner = owner or worker_name()
@@ -178,6 +181,7 @@ class Pipeline:
         fetch = self.settings.fetch
         slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
         work = _Pass(runtime, RunCounts(), started, slots, retry_delay)
+        self.progress.sources(len(refresh_these))
         await _gather_logged(self._refresh(work, source) for source in refresh_these)
         await self._settle_network_failures(work)
         await _gather_logged(self._drain(work, source) for source in drain_these)
@@ -211,6 +215,12 @@ class Pipeline:
         return work.readers[source.id]
 
     async def _refresh(self, work: _Pass, source: Source) -> None:
+        try:
+            await self._refresh_one(work, source)
+        finally:
+            self.progress.source_done()
+
+    async def _refresh_one(self, work: _Pass, source: Source) -> None:
         """Poll one source; whatever happens is counted, recorded on the source and logged once."""
         assert source.id is not None
         with bound_contextvars(source=source.name):
@@ -319,6 +329,7 @@ class Pipeline:
             try:
                 reader = self._reader(work, source)
                 while batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0)):
+                    self.progress.entries_queued(len(batch))
                     await asyncio.gather(
                         *(self._entry(work, sighting, reader, source.full_text) for sighting in batch)
                     )
@@ -343,6 +354,14 @@ class Pipeline:
         )
 
     async def _entry(self, work: _Pass, sighting: Sighting, reader: SourceReader, full_text: bool) -> None:
+        try:
+            await self._entry_one(work, sighting, reader, full_text)
+        finally:
+            self.progress.entry_done()
+
+    async def _entry_one(
+        self, work: _Pass, sighting: Sighting, reader: SourceReader, full_text: bool
+    ) -> None:
         assert sighting.id is not None
         async with work.entry_slots:
             with bound_contextvars(entry_id=sighting.id, link=sighting.link):

@@ -55,6 +55,8 @@ class LoopbackServer:
         self.requests: list[Seen] = []
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()  # 304 answers, by path
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests this server ever served at once
         self._lock = threading.Lock()
         self._server = _QuietServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
@@ -126,6 +128,16 @@ class LoopbackServer:
                 self._send(route(seen) if callable(route) else route, seen)
 
             def _send(self, route: Route, seen: Seen) -> None:
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._respond(route, seen)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _respond(self, route: Route, seen: Seen) -> None:
                 if route.delay:
                     time.sleep(route.delay)
                 if _not_modified(route, seen.headers):

@@ -1,0 +1,335 @@
+"""The daemon's behaviour on a controllable clock against a real server on loopback that counts.
+
+No test sleeps through real intervals: the clock jumps to the next poll that is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from ingest.cli import open_database
+from ingest.clock import ManualClock
+from ingest.pipeline import Pipeline
+from ingest.settings import Settings
+from storage import sources as source_store
+from storage.sources import SourceSpec
+from storage.tables import Source
+from tests.conftest import ROOT, make_settings
+from tests.support.server import LoopbackServer, Route, Seen
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+def rss(items: str, channel: str = "") -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description>{channel}{items}</channel></rss>'.encode()
+
+
+def item(n: int, when: datetime) -> str:
+    return f"<item><title>Item {n}</title><guid>item-{n}</guid><description>Item {n} text.</description><pubDate>{format_datetime(when)}</pubDate></item>"
+
+
+def drive(
+    settings: Settings, clock: ManualClock, until: datetime, on_tick: Callable[[], None] | None = None
+) -> list[Any]:
+    """Tick at every due time until ``until``; returns the pass summaries."""
+    db = open_database(settings)
+    pipeline = Pipeline(settings, db, processes=0, clock=clock)
+    summaries = []
+
+    async def go() -> None:
+        async with pipeline.runtime() as runtime:
+            while clock.now() < until:
+                summary = await pipeline.tick(runtime)
+                if summary is not None:
+                    summaries.append(summary)
+                if on_tick is not None:
+                    on_tick()
+                clock.set(max(_next_due(settings, clock.now()), clock.now() + timedelta(seconds=1)))
+
+    try:
+        asyncio.run(go())
+    finally:
+        db.close()
+    return summaries
+
+
+def _next_due(settings: Settings, now: datetime) -> datetime:
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            dues = [
+                s.next_fetch_at for s in session.exec(select(Source)).all() if s.enabled and s.next_fetch_at
+            ]
+    finally:
+        db.close()
+    return min(dues, default=now + timedelta(days=1))
+
+
+def state(settings: Settings) -> dict[str, Source]:
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            return {s.name: s for s in session.exec(select(Source)).all()}
+    finally:
+        db.close()
+
+
+def test_a_changing_feed_is_polled_more_often_than_a_still_one(server: LoopbackServer, db_url: str) -> None:
+    clock = ManualClock(START)
+    published: list[datetime] = []
+
+    def changing(_seen: Seen) -> Route:
+        published.append(clock.now())  # something new on every poll
+        items = "".join(
+            item(n, when) for n, when in enumerate(published[-20:], start=max(0, len(published) - 20))
+        )
+        return Route(rss(items), content_type="application/rss+xml")
+
+    still = rss("".join(item(n, START - timedelta(days=7 * n)) for n in range(10)))
+    server.add("/changing.rss", changing)
+    server.add("/still.rss", Route(still, content_type="application/rss+xml", etag='"still"'))
+    settings = make_settings(db_url, [{"name": "changing", "url": server.url("/changing.rss"), "full_text": False},
+                                      {"name": "still", "url": server.url("/still.rss"), "full_text": False}])  # fmt: skip
+    drive(settings, clock, START + timedelta(days=1))
+    changing_polls, still_polls = server.hits["/changing.rss"], server.hits["/still.rss"]
+    assert changing_polls > 4 * still_polls, (changing_polls, still_polls)
+    assert still_polls >= 2 and server.not_modified["/still.rss"] == still_polls - 1  # asked with validators
+    asked = server.requests_to("/still.rss")[-1].headers
+    assert asked.get("if-none-match") == '"still"'
+    sources = state(settings)
+    assert (
+        sources["changing"].interval_reason == "adaptive" and sources["still"].interval_reason == "adaptive"
+    )
+
+
+def test_no_request_reaches_a_host_before_its_retry_after(server: LoopbackServer, db_url: str) -> None:
+    clock = ManualClock(START)
+    answers = iter([Route(b"", status=429, headers={"Retry-After": "3600"})])
+
+    def limited(_seen: Seen) -> Route:
+        return next(answers, Route(rss(item(1, START)), content_type="application/rss+xml"))
+
+    server.add("/limited.rss", limited)
+    server.add("/other.rss", Route(rss(item(2, START)), content_type="application/rss+xml"))
+    # Another source of the same host, due every ten minutes, must wait for the pause too.
+    settings = make_settings(db_url, [{"name": "limited", "url": server.url("/limited.rss"), "full_text": False},
+                                      {"name": "other", "url": server.url("/other.rss"), "interval": "10m", "full_text": False}])  # fmt: skip
+    seen: list[tuple[datetime, int]] = []
+    drive(
+        settings,
+        clock,
+        START + timedelta(hours=2),
+        on_tick=lambda: seen.append((clock.now(), len(server.requests))),
+    )
+    after_first_tick = seen[0][1]
+    during_pause = [count for moment, count in seen[1:] if moment < START + timedelta(seconds=3600)]
+    assert during_pause and set(during_pause) == {after_first_tick}, (
+        "a request reached the host during its pause"
+    )
+    assert server.hits["/limited.rss"] >= 2 and server.hits["/other.rss"] >= 3  # both resumed afterwards
+    sources = state(settings)
+    assert sources["limited"].consecutive_failures == 0  # rate limiting is not the source's fault
+    assert sources["limited"].last_status in {"ok", "not_modified"} and sources["other"].last_status in {
+        "ok",
+        "not_modified",
+    }
+
+
+def test_per_host_concurrency_holds_with_many_sources(server: LoopbackServer, db_url: str) -> None:
+    for n in range(8):
+        server.add(f"/f{n}.rss", Route(rss(item(n, START)), content_type="application/rss+xml", delay=0.2))
+    feeds = [{"name": f"f{n}", "url": server.url(f"/f{n}.rss"), "full_text": False} for n in range(8)]
+    settings = make_settings(db_url, feeds, fetch={"per_host_concurrency": 2, "concurrency": 16})
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    assert sum(server.hits.values()) == 8 and server.max_in_flight == 2
+
+
+def test_skip_hours_holds(server: LoopbackServer, db_url: str) -> None:
+    skip = "<skipHours>" + "".join(f"<hour>{h}</hour>" for h in range(9, 18)) + "</skipHours>"
+    server.add("/office.rss", Route(rss(item(1, START), channel=skip), content_type="application/rss+xml"))
+    settings = make_settings(
+        db_url, [{"name": "office", "url": server.url("/office.rss"), "interval": "10m", "full_text": False}]
+    )
+    times: list[tuple[datetime, int]] = []
+    clock = ManualClock(START)
+    drive(
+        settings,
+        clock,
+        START + timedelta(hours=12),
+        on_tick=lambda: times.append((clock.now(), server.hits["/office.rss"])),
+    )
+    # Polled once at 09:00 (nothing said to skip yet), then never again before 18:00.
+    assert [count for moment, count in times if moment.hour < 18] == [1] * len(
+        [m for m, _ in times if m.hour < 18]
+    )
+    assert server.hits["/office.rss"] >= 2
+    source = state(settings)["office"]
+    assert source.next_fetch_at is not None and source.next_fetch_at.hour not in range(9, 18)
+
+
+def test_a_permanent_move_updates_the_url_and_a_temporary_one_does_not(
+    server: LoopbackServer, db_url: str
+) -> None:
+    server.add("/new.rss", Route(rss(item(1, START)), content_type="application/rss+xml"))
+    server.add("/old.rss", Route(status=301, location="/middle.rss"))
+    server.add("/middle.rss", Route(status=308, location="/new.rss"))
+    server.add("/elsewhere.rss", Route(status=302, location="/new.rss"))
+    settings = make_settings(db_url, [{"name": "moved", "url": server.url("/old.rss"), "interval": "10m", "full_text": False},
+                                      {"name": "visiting", "url": server.url("/elsewhere.rss"), "interval": "10m", "full_text": False}])  # fmt: skip
+    drive(settings, ManualClock(START), START + timedelta(minutes=45))
+    sources = state(settings)
+    assert sources["moved"].url == server.url("/new.rss")
+    assert sources["visiting"].url == server.url("/elsewhere.rss")
+    assert server.hits["/old.rss"] == 3  # asked until the move was trusted, then never again
+    # The config still says the old address: the move survives a restart.
+    db = open_database(settings)
+    db.close()
+    assert state(settings)["moved"].url == server.url("/new.rss")
+
+
+def test_failures_back_off_then_degrade_and_a_success_resets(server: LoopbackServer, db_url: str) -> None:
+    clock = ManualClock(START)
+    healthy = {"now": False}
+
+    def flaky(_seen: Seen) -> Route:
+        if healthy["now"]:
+            return Route(rss(item(1, START)), content_type="application/rss+xml")
+        return Route(b"down", status=500)
+
+    server.add("/flaky.rss", flaky)
+    settings = make_settings(db_url, [{"name": "flaky", "url": server.url("/flaky.rss"), "full_text": False}])
+    waits: list[float] = []
+
+    def note() -> None:
+        source = state(settings)["flaky"]
+        if source.poll_interval_s and source.interval_reason == "backoff":
+            waits.append(source.poll_interval_s)
+
+    drive(settings, clock, START + timedelta(days=4), on_tick=note)
+    source = state(settings)["flaky"]
+    assert source.state == "degraded" and source.consecutive_failures >= 10 and source.enabled
+    assert waits[1] > 1.5 * waits[0] and waits[2] > 1.5 * waits[1]  # exponential
+    assert max(waits) <= 86400 * 1.1  # never beyond max_interval, and still polled
+    healthy["now"] = True
+    drive(settings, clock, clock.now() + timedelta(days=1, hours=1))
+    healed = state(settings)["flaky"]
+    assert (healed.state, healed.consecutive_failures, healed.last_error_code) == ("ok", 0, None)
+
+
+def test_gone_stops_polling_with_a_reason(server: LoopbackServer, db_url: str) -> None:
+    server.add("/gone.rss", Route(b"", status=410))
+    settings = make_settings(db_url, [{"name": "gone", "url": server.url("/gone.rss"), "full_text": False}])
+    drive(settings, ManualClock(START), START + timedelta(days=2))
+    assert server.hits["/gone.rss"] == 1
+    source = state(settings)["gone"]
+    assert (
+        source.state == "gone"
+        and source.next_fetch_at is None
+        and "polling stopped" in (source.last_error_message or "")
+    )
+
+
+def test_sources_list_shows_the_schedule(server: LoopbackServer, db_url: str, tmp_path: Path) -> None:
+    server.add("/a.rss", Route(rss(item(1, START)), content_type="application/rss+xml"))
+    config = tmp_path / "ingest.toml"
+    config.write_text(
+        f'database_url = "{db_url}"\n[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nrespect_robots_txt = false\n'
+        f'[[sources]]\nname = "a"\nurl = "{server.url("/a.rss")}"\nfull_text = false\n'
+    )
+    subprocess.run(
+        [sys.executable, "-m", "ingest", "run-once", "--config", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    listed = json.loads(subprocess.run([sys.executable, "-m", "ingest", "sources", "list", "--json", "--config", str(config)],
+                                       cwd=ROOT, capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    row = listed[0]
+    assert row["state"] == "ok" and row["interval"] and row["interval_reason"] in {"adaptive", "default"}
+    assert row["next_fetch_at"] and row["consecutive_failures"] == 0 and row["last_success_at"]
+
+
+def test_sigterm_during_slow_work_exits_cleanly_and_loses_nothing(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    pages = 5
+    items = "".join(
+        f"<item><title>Slow {n}</title><link>/slow-{n}.html</link><guid>slow-{n}</guid></item>"
+        for n in range(pages)
+    )
+    server.add("/slow.rss", Route(rss(items), content_type="application/rss+xml"))
+    words = " ".join(f"w{i}" for i in range(150))
+    for n in range(pages):
+        body = (
+            f"<html><body><article><h1>Slow {n}</h1><p>Page {n}. {words} end {n}.</p></article></body></html>"
+        )
+        server.add(f"/slow-{n}.html", Route(body.encode(), delay=1.5))
+    database = tmp_path / "ingest.db"
+    config = tmp_path / "ingest.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{database}"\nworkers = 1\n[daemon]\nshutdown_grace = "1s"\n'
+        '[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nper_host_concurrency = 1\nrespect_robots_txt = false\n'
+        f'[[sources]]\nname = "slow"\nurl = "{server.url("/slow.rss")}"\n'
+    )
+    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.hits["/slow-0.html"] == 0:
+        time.sleep(0.05)
+    daemon.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    _, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err[-3000:]
+    assert time.monotonic() - stopped < 1 + 4, "took far longer than the grace period"
+    stopped_line = [json.loads(line) for line in err.splitlines() if '"daemon_stopped"' in line]
+    assert stopped_line and stopped_line[0]["leases_released"] >= 1
+    with sqlite3.connect(database) as connection:
+        stored_before = connection.execute("SELECT count(*) FROM article").fetchone()[0]
+        assert connection.execute(
+            "SELECT count(*) FROM sighting WHERE lease_owner IS NOT NULL"
+        ).fetchone() == (0,)
+    assert stored_before < pages
+    after = subprocess.run([sys.executable, "-m", "ingest", "run-once", "--config", str(config), "--json"], cwd=ROOT,
+                           capture_output=True, text=True)  # fmt: skip
+    assert after.returncode == 0, after.stderr[-2000:]
+    with sqlite3.connect(database) as connection:
+        assert connection.execute(
+            "SELECT count(*), count(DISTINCT content_hash) FROM article"
+        ).fetchone() == (pages, pages)
+        assert connection.execute("SELECT count(*) FROM sighting WHERE state = 'done'").fetchone() == (pages,)
+
+
+def test_config_sync_keeps_a_moved_url() -> None:
+    """A declaration unchanged since the move keeps the new address; a new declaration wins."""
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database("sqlite://")
+    migrate.upgrade(db)
+    spec = SourceSpec("s", "feed", "https://old.example/f", None, None, True, True)
+    with db.write() as session:
+        source_store.sync_declared(session, [spec])
+        source = session.exec(select(Source)).one()
+        source.url = "https://new.example/f"
+        session.add(source)
+    with db.write() as session:
+        source_store.sync_declared(session, [spec])
+        assert session.exec(select(Source)).one().url == "https://new.example/f"
+        source_store.sync_declared(
+            session, [SourceSpec("s", "feed", "https://other.example/f", None, None, True, True)]
+        )
+        assert session.exec(select(Source)).one().url == "https://other.example/f"
+    db.close()
