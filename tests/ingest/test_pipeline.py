@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,13 @@ def test_hostile_markup_is_stored_harmless(server: LoopbackServer, db_url: str) 
     for bad in ("javascript:", "onclick", "onerror", "<script", "<iframe", "alert("):
         assert bad not in html.lower(), bad
     assert "word149" in html
+
+
+def test_crawl_delay_spaces_requests_to_the_host(server: LoopbackServer, db_url: str) -> None:
+    serve_site(server)
+    server.add("/robots.txt", Route(b"User-agent: *\nCrawl-delay: 0.4\n", content_type="text/plain"))
+    settings = make_settings(db_url, feed_sources(server, "news.rss"), fetch={"respect_robots_txt": True})
+    assert run(settings).as_dict()["articles_new"] == 4
+    pages = sorted(seen.at for seen in server.requests if "/pages/" in seen.path)
+    assert len(pages) == 4
+    assert all(later - earlier >= 0.39 for earlier, later in pairwise(pages))
