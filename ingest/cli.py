@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", parents=[common], help="print every stored article")
     export.add_argument("--format", choices=("jsonl", "text"), default="jsonl")
+    export.add_argument("--unique", action="store_true", help="originals only: leave near-duplicates out")
     export.set_defaults(handler=cmd_export)
 
     source_cmd = commands.add_parser("sources", parents=[common], help="manage sources")
@@ -225,7 +226,7 @@ def _processes(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     def write(db: Database) -> int:
         with db.read() as session:
-            return (write_jsonl if args.format == "jsonl" else write_text)(session, sys.stdout)
+            return (write_jsonl if args.format == "jsonl" else write_text)(session, sys.stdout, args.unique)
 
     count = _with_db(settings, write)
     structlog.get_logger().info("export_finished", articles=count, format=args.format)

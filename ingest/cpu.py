@@ -12,12 +12,14 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from ingest.dedupe import assign_keys
 from ingest.errors import ExtractError
 from ingest.extract import extract
+from ingest.fingerprint import bands
 from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed, Vocabulary
 from ingest.normalize import normalize
 from ingest.parse import parse_feed
@@ -46,7 +48,7 @@ def article_job(
     )
     if not draft.text:
         raise ExtractError("empty", f"nothing of {url} is left once boilerplate lines are removed")
-    return draft
+    return replace(draft, bands=bands(draft.text))
 
 
 def default_processes() -> int:

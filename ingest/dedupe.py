@@ -52,6 +52,10 @@ def similarity(first: str, second: str) -> float:
     return len(one & two) / len(union) if union else 1.0
 
 
+# Texts at least this alike (word 4-gram Jaccard) are the same story; chosen with bench/dedup.py.
+NEAR_DUPLICATE_SIMILARITY = 0.5
+
+
 def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
     """Give every entry a key that is unique within the feed; drop exact repeats (first kept)."""
     links = _canonical_links(raw_entries)
@@ -78,6 +82,7 @@ def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
                 author=raw.author,
                 published_at=raw.published_at,
                 language=raw.language,
+                content_key=digest("\0".join(v or "" for v in (raw.title, raw.summary, raw.content))),
             )
         )
     return entries

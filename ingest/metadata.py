@@ -8,6 +8,7 @@ whole text, and more trustworthy: a page with no declared date gets the feed's d
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -224,3 +225,19 @@ def _first(*values: str | None) -> str | None:
 
 def _clean(value: str) -> str:
     return _SPACES.sub(" ", value).strip()
+
+
+_CANONICAL_TAG = re.compile(rb"<link\b[^>]*\brel\s*=\s*[\"']?canonical\b[^>]*>", re.I)
+_OG_URL_TAG = re.compile(rb"<meta\b[^>]*\bproperty\s*=\s*[\"']og:url[\"'][^>]*>", re.I)
+_ATTRIBUTE = re.compile(rb"\b(href|content)\s*=\s*[\"']([^\"'>]+)[\"']", re.I)
+
+
+def quick_canonical(body: bytes) -> str | None:
+    """The canonical URL a page declares in its head, found without parsing the page (a cheap test
+    made before any extraction: a known canonical URL needs no extraction at all)."""
+    head = body[:65536]
+    for pattern in (_CANONICAL_TAG, _OG_URL_TAG):
+        if tag := pattern.search(head):
+            for _name, value in _ATTRIBUTE.findall(tag.group(0)):
+                return html.unescape(value.decode("utf-8", "replace")).strip() or None
+    return None

@@ -65,6 +65,7 @@ class Entry:
     author: str | None
     published_at: datetime | None
     language: str | None
+    content_key: str | None = None  # digest of what the feed says of the entry: a change means an update
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class EntryHints:
     link: str | None = None
     feed_language: str | None = None
     first_seen_at: datetime | None = None
+    feed_site: str | None = None  # the feed's address: a canonical URL on its site is trusted too
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ class ArticleDraft:
     extractor: str
     extractor_version: str
     normalizer_version: str
+    bands: tuple[int, ...] = ()  # near-duplicate fingerprint (ingest.fingerprint)
     html: str | None = None  # sanitised
     sanitizer_version: str | None = None
     dateline: str | None = None  # the prefix cut from the first paragraph ("Bamada.net", "Lyon (AFP)")

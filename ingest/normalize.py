@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 from dateutil import parser as date_parser
 
@@ -19,7 +18,7 @@ from ingest.langid import detect_language
 from ingest.models import ArticleDraft, EntryHints, Extracted
 from ingest.sanitize import SANITIZER_VERSION, article_html
 from ingest.textrules import clean_body, clean_inline
-from ingest.urls import canonicalize, same_site
+from ingest.urls import canonical_for
 
 NORMALIZER_VERSION = "2"
 FUTURE_TOLERANCE = timedelta(hours=24)
@@ -108,7 +107,7 @@ def normalize(
     )
     return ArticleDraft(
         url=url,
-        canonical_url=_canonical(extracted.canonical_url, url),
+        canonical_url=canonical_for(extracted.canonical_url, url, hints.feed_site),
         title=body.title,
         author=plausible_person(extracted.author)
         or plausible_person(body.author)
@@ -126,16 +125,3 @@ def normalize(
         dateline=body.dateline,
         published_from=published_from,
     )
-
-
-def _canonical(declared: str | None, url: str) -> str:
-    """The page's own canonical URL when it is on the same site (or the page is a local copy of a
-    web page, read from a directory); the fetched URL otherwise. A canonical that names the site's
-    home page for an article deeper in the site is a template's mistake, and ignored."""
-    if declared is None or not declared.startswith(("http://", "https://")):
-        return canonicalize(url)
-    if not (url.startswith("file:") or same_site(declared, url)):
-        return canonicalize(url)
-    if urlsplit(declared).path in {"", "/"} and urlsplit(url).path not in {"", "/"}:
-        return canonicalize(url)
-    return canonicalize(declared)

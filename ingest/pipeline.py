@@ -60,6 +60,7 @@ class RunCounts:
     articles_near_duplicate: int = 0
     articles_failed: int = 0
     sources_deferred: int = 0
+    articles_updated: int = 0
 
 
 @dataclass(frozen=True)
@@ -330,9 +331,7 @@ class Pipeline:
                 reader = self._reader(work, source)
                 while batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0)):
                     self.progress.entries_queued(len(batch))
-                    await asyncio.gather(
-                        *(self._entry(work, sighting, reader, source.full_text) for sighting in batch)
-                    )
+                    await asyncio.gather(*(self._entry(work, sighting, reader, source) for sighting in batch))
             except Exception as exc:  # the database, most likely: the next pass picks the entries up
                 error = _as_ingest_error(exc)
                 log.error("entries_interrupted", error_code=error.code, error=error.message)
@@ -353,20 +352,18 @@ class Pipeline:
             CLAIM_BATCH,
         )
 
-    async def _entry(self, work: _Pass, sighting: Sighting, reader: SourceReader, full_text: bool) -> None:
+    async def _entry(self, work: _Pass, sighting: Sighting, reader: SourceReader, source: Source) -> None:
         try:
-            await self._entry_one(work, sighting, reader, full_text)
+            await self._entry_one(work, sighting, reader, source)
         finally:
             self.progress.entry_done()
 
-    async def _entry_one(
-        self, work: _Pass, sighting: Sighting, reader: SourceReader, full_text: bool
-    ) -> None:
+    async def _entry_one(self, work: _Pass, sighting: Sighting, reader: SourceReader, source: Source) -> None:
         assert sighting.id is not None
         async with work.entry_slots:
             with bound_contextvars(entry_id=sighting.id, link=sighting.link):
                 try:
-                    done = await process(sighting, reader, full_text, work.runtime.entries)
+                    done = await process(sighting, reader, source.full_text, work.runtime.entries, source.url)
                 except LeaseLost as exc:
                     log.warning("entry_lease_lost", error=exc.message)
                     return
@@ -378,7 +375,9 @@ class Pipeline:
             counts.articles_new += 1
         elif done.outcome == "near_duplicate":
             counts.articles_near_duplicate += 1
-        else:
+        elif done.outcome == "updated":
+            counts.articles_updated += 1
+        elif done.outcome == "duplicate":
             counts.articles_duplicate += 1
         log.debug("entry_stored", outcome=done.outcome, article_id=done.article_id, extractor=done.extractor)
 

@@ -1,7 +1,9 @@
 """Processing one pending entry: page, extraction, normalisation, dedup, and one storing transaction.
 
-An entry whose link already resolved to an article (in any source) is attached to it with no fetch.
-A page that cannot be fetched is not fatal: the feed's own content stands in for it when there is any.
+Cheapest identity first: an entry whose link already resolved to an article (in any source, or as
+an article's canonical URL) is attached with no fetch; a page whose declared canonical URL an
+article holds is attached with no extraction; the rest is extracted and kept (:mod:`keep`). A page
+that cannot be fetched is not fatal: the feed's own content stands in for it when there is any.
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import structlog
 from sqlmodel import Session
 
 from ingest.clock import Clock
 from ingest.cpu import CpuPool, article_job
-from ingest.dedupe import link_key, similarity
+from ingest.dedupe import link_key
 from ingest.errors import ExtractError, HTTPStatusError, IngestError, LeaseLost
 from ingest.hosts import HostHeld
+from ingest.keep import keep_new, keep_revisit
+from ingest.metadata import quick_canonical
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.sources import SourceReader
 from ingest.store import Store
-from storage import articles, raw_pages, sightings
-from storage.articles import NewArticle
-from storage.raw_pages import NewRawPage
+from ingest.urls import canonical_for
+from storage import articles, sightings
 from storage.tables import Sighting
+
+log = structlog.get_logger()
 
 
 class LinkLocks:
@@ -58,13 +64,9 @@ def is_pause(error: IngestError) -> bool:
     return isinstance(error, HTTPStatusError) and error.status in {429, 503} and error.retry_after is not None
 
 
-# Texts at least this alike (word 4-gram Jaccard) are linked as near-duplicates.
-NEAR_DUPLICATE_SIMILARITY = 0.5
-
-
 @dataclass(frozen=True, slots=True)
 class Processed:
-    outcome: str  # new | duplicate | near_duplicate
+    outcome: str  # new | duplicate | near_duplicate | updated | unchanged
     article_id: int
     extractor: str | None = None  # None when attached by link without extraction
 
@@ -94,111 +96,103 @@ class EntryContext:
     clock: Clock
 
 
-async def process(sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext) -> Processed:
+async def process(
+    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext, feed_site: str | None = None
+) -> Processed:
     async with ctx.links.hold(sighting.link_key):
-        return await _process(sighting, reader, full_text, ctx)
+        if sighting.article_id is not None:
+            return await _revisit(sighting, sighting.article_id, reader, full_text, ctx, feed_site)
+        return await _first_visit(sighting, reader, full_text, ctx, feed_site)
 
 
-async def _process(sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext) -> Processed:
+async def _first_visit(
+    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext, feed_site: str | None
+) -> Processed:
     assert sighting.id is not None
     sighting_id, store, owner = sighting.id, ctx.store, ctx.owner
-    if sighting.link_key is not None:
-        known_link = sighting.link_key
-        existing = await store.read(lambda session: sightings.article_for_link(session, known_link))
-        if existing is not None:
-            await _finish(store, sighting_id, owner, existing, ctx.clock.now())
-            return Processed("duplicate", existing)
-    page, page_error = None, None
-    if full_text and sighting.link:
-        try:
-            page = await reader.load_page(sighting.link)
-        except IngestError as exc:
-            if is_pause(exc):
-                raise  # the host asked us to wait: fetch the page later, do not settle for less
-            page_error = exc
+    if (known := await _known_article(sighting, ctx)) is not None:
+        await store.write(lambda session: _attach(session, sighting_id, owner, known, ctx.clock.now()))
+        return Processed("duplicate", known)
+    page, page_error = await _page(sighting, reader, full_text)
+    if page is not None and (same_page := await _known_canonical(page, ctx, feed_site)) is not None:
+        await store.write(lambda session: _attach(session, sighting_id, owner, same_page, ctx.clock.now()))
+        return Processed("duplicate", same_page)
     now = ctx.clock.now()
-    try:
-        draft = await ctx.cpu.run(
-            article_job, page, hints_of(sighting), sighting.link or "", now.isoformat(), ctx.words
-        )
-    except ExtractError:
-        if page_error is not None:
-            raise page_error from None  # the page's failure is the real reason there is no text
-        raise
+    draft = await _draft(sighting, page, page_error, ctx, feed_site, now)
     article_id, outcome = await store.write(
-        lambda session: _store(session, sighting_id, owner, page, draft, now)
+        lambda session: keep_new(session, sighting_id, owner, page, draft, now)
     )
     return Processed(outcome, article_id, draft.extractor)
 
 
-def _store(
-    session: Session, sighting_id: int, owner: str, page: Page | None, draft: ArticleDraft, now: datetime
-) -> tuple[int, str]:
-    """One transaction: the article (new, or the one it duplicates), its raw page, the sighting done."""
-    existing = articles.find_by_hash(session, draft.content_hash)
-    if existing is not None:
-        article_id, outcome = existing, "duplicate"
-    else:
-        article = _new_article(session, draft)
-        raw_page_id = raw_pages.store(session, _raw(page)) if page is not None else None
-        article_id, created = articles.insert(session, replace(article, raw_page_id=raw_page_id), now)
-        outcome = "duplicate" if not created else "near_duplicate" if article.duplicate_of else "new"
+async def _revisit(
+    sighting: Sighting, article_id: int, reader: SourceReader, full_text: bool, ctx: EntryContext,
+    feed_site: str | None,
+) -> Processed:  # fmt: skip
+    """The feed says something new about an entry already stored: look again, update if it changed."""
+    assert sighting.id is not None
+    sighting_id, owner = sighting.id, ctx.owner
+    page, page_error = await _page(sighting, reader, full_text)
+    now = ctx.clock.now()
+    draft = await _draft(sighting, page, page_error, ctx, feed_site, now)
+    kept, outcome = await ctx.store.write(
+        lambda session: keep_revisit(session, sighting_id, owner, article_id, page, draft, now)
+    )
+    if outcome == "updated":
+        log.info("article_updated", article_id=kept, extractor=draft.extractor)
+    return Processed(outcome, kept, draft.extractor)
+
+
+async def _known_article(sighting: Sighting, ctx: EntryContext) -> int | None:
+    """An article this entry's link already resolved to, in any source (no fetch needed)."""
+    if sighting.link_key is None:
+        return None
+    known_link = sighting.link_key
+    return await ctx.store.read(lambda session: _by_link(session, known_link))
+
+
+def _by_link(session: Session, key: str) -> int | None:
+    # The link itself may be an article's canonical URL, or another entry's resolved link.
+    held = articles.find_by_canonical(session, key)
+    return held[0] if held is not None else sightings.article_for_link(session, key)
+
+
+async def _known_canonical(page: Page, ctx: EntryContext, feed_site: str | None) -> int | None:
+    """The article holding the canonical URL this page declares: the same page, no extraction needed."""
+    declared = quick_canonical(page.body)
+    if declared is None:
+        return None
+    key = link_key(canonical_for(declared, page.final_url, feed_site))
+    held = await ctx.store.read(lambda session: articles.find_by_canonical(session, key))
+    return held[0] if held is not None else None
+
+
+async def _page(
+    sighting: Sighting, reader: SourceReader, full_text: bool
+) -> tuple[Page | None, IngestError | None]:
+    if not full_text or not sighting.link:
+        return None, None
+    try:
+        return await reader.load_page(sighting.link), None
+    except IngestError as exc:
+        if is_pause(exc):
+            raise  # the host asked us to wait: fetch the page later, do not settle for less
+        return None, exc
+
+
+async def _draft(
+    sighting: Sighting, page: Page | None, page_error: IngestError | None, ctx: EntryContext,
+    feed_site: str | None, now: datetime,
+) -> ArticleDraft:  # fmt: skip
+    hints = replace(hints_of(sighting), feed_site=feed_site)
+    try:
+        return await ctx.cpu.run(article_job, page, hints, sighting.link or "", now.isoformat(), ctx.words)
+    except ExtractError:
+        if page_error is not None:
+            raise page_error from None  # the page's failure is the real reason there is no text
+        raise
+
+
+def _attach(session: Session, sighting_id: int, owner: str, article_id: int, now: datetime) -> None:
     if not sightings.finish(session, sighting_id, owner, article_id, now):
         raise LeaseLost(f"entry {sighting_id}")
-    return article_id, outcome
-
-
-def _new_article(session: Session, draft: ArticleDraft) -> NewArticle:
-    """The row for a draft. When its canonical URL already belongs to another text (an edited copy, a
-    variant page, or a site whose canonical tags all point to one page), this text is kept as its own
-    article without the address, linked to the first when the two are alike."""
-    canonical_key = link_key(draft.canonical_url) if draft.canonical_url else None
-    duplicate_of = score = None
-    holder = articles.find_by_canonical(session, canonical_key) if canonical_key else None
-    if holder is not None:
-        canonical_key = None
-        score = similarity(draft.text, holder[1])
-        duplicate_of = holder[0] if score >= NEAR_DUPLICATE_SIMILARITY else None
-    return NewArticle(
-        url=draft.url,
-        canonical_url=draft.canonical_url,
-        canonical_key=canonical_key,
-        title=draft.title,
-        author=draft.author,
-        published_at=draft.published_at,
-        language=draft.language,
-        site_name=draft.site_name,
-        text=draft.text,
-        content_hash=draft.content_hash,
-        extractor=draft.extractor,
-        extractor_version=draft.extractor_version,
-        normalizer_version=draft.normalizer_version,
-        raw_page_id=None,
-        duplicate_of=duplicate_of,
-        similarity=score if duplicate_of else None,
-        html=draft.html,
-        sanitizer_version=draft.sanitizer_version,
-        dateline=draft.dateline,
-        published_from=draft.published_from,
-    )
-
-
-async def _finish(store: Store, sighting_id: int, owner: str, article_id: int, now: datetime) -> None:
-
-    def finish(session: Session) -> None:
-        if not sightings.finish(session, sighting_id, owner, article_id, now):
-            raise LeaseLost(f"entry {sighting_id}")
-
-    await store.write(finish)
-
-
-def _raw(page: Page) -> NewRawPage:
-    return NewRawPage(
-        url=page.url,
-        final_url=page.final_url,
-        status=page.status,
-        content_type=page.content_type,
-        headers=page.headers,
-        fetched_at=page.fetched_at,
-        body=page.body,
-    )

@@ -72,6 +72,11 @@ async def refresh(
         )
         new = [_sighting(e) for e in entries if e.key not in keys and e.link_key not in links]
         inserted = sightings.queue(session, source_id, new, now)
+        # An entry the feed now describes differently (a correction, an update) is looked at again.
+        changed = [
+            _sighting(e) for e in entries if e.key in keys and keys[e.key] not in (None, e.content_key)
+        ]
+        sightings.revisit(session, source_id, changed)
         facts = Facts(
             now, source.interval_s, sightings.recent_dates(session, source_id), hints, poll.fresh_until
         )
@@ -165,4 +170,5 @@ def _sighting(entry: Entry) -> NewSighting:
         feed_author=entry.author,
         published_at=entry.published_at,
         feed_language=entry.language,
+        content_key=entry.content_key,
     )

@@ -51,23 +51,23 @@ def article_row(article: Article, seen: list[SightingView]) -> dict[str, Any]:
     }
 
 
-def export_rows(session: Session) -> Iterator[dict[str, Any]]:
-    for article, seen in articles.iter_with_sightings(session):
+def export_rows(session: Session, unique: bool = False) -> Iterator[dict[str, Any]]:
+    for article, seen in articles.iter_with_sightings(session, unique=unique):
         yield article_row(article, seen)
 
 
-def write_jsonl(session: Session, out: TextIO) -> int:
+def write_jsonl(session: Session, out: TextIO, unique: bool = False) -> int:
     count = 0
-    for row in export_rows(session):
+    for row in export_rows(session, unique):
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1
     return count
 
 
-def write_text(session: Session, out: TextIO) -> int:
+def write_text(session: Session, out: TextIO, unique: bool = False) -> int:
     """A reader's view: each article's description, then its text wrapped for a terminal."""
     count = 0
-    for row in export_rows(session):
+    for row in export_rows(session, unique):
         count += 1
         rule = "─" * 78
         facts = [

@@ -114,3 +114,23 @@ def same_site(first: str, second: str) -> bool:
     """Whether two URLs belong to one site: equal hosts once a leading "www." is ignored."""
     one, two = host_of(first).removeprefix("www."), host_of(second).removeprefix("www.")
     return bool(one) and one == two
+
+
+def canonical_for(declared: str | None, url: str, feed_site: str | None = None) -> str:
+    """The canonical URL of a page fetched from ``url`` that declares ``declared``.
+
+    The declaration is trusted when it names the page's own site or the site of the feed that
+    linked to it (or when the page is a local copy of a web page, read from a directory); a
+    canonical naming the site's home page for a page deeper in the site is a template's mistake.
+    """
+    if declared is None or not declared.strip().lower().startswith(("http://", "https://")):
+        return canonicalize(url)
+    declared = declared.strip()
+    trusted = (
+        url.startswith("file:")
+        or same_site(declared, url)
+        or bool(feed_site and same_site(declared, feed_site))
+    )
+    if not trusted or (urlsplit(declared).path in {"", "/"} and urlsplit(url).path not in {"", "/"}):
+        return canonicalize(url)
+    return canonicalize(declared)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.tables import Article, Sighting, Source
+from storage.tables import Article, ArticleVersion, Sighting, Source
 from storage.upsert import insert_ignore
 
 
@@ -43,6 +43,7 @@ class SightingView:
     guid: str | None
     link: str | None
     first_seen_at: datetime
+    feed_title: str | None = None
 
 
 def find_by_hash(session: Session, content_hash: str) -> int | None:
@@ -72,11 +73,74 @@ def insert(session: Session, article: NewArticle, now: datetime) -> tuple[int, b
     return found, created
 
 
-def iter_with_sightings(session: Session, batch: int = 500) -> Iterator[tuple[Article, list[SightingView]]]:
-    """Every article in id order with its sightings, a batch at a time (memory stays flat)."""
+def update_in_place(session: Session, article_id: int, revised: NewArticle, now: datetime) -> bool:
+    """A material update: the current text becomes a version, the article takes the new one (same id).
+
+    False when the new text is already another article's (nothing is changed then).
+    """
+    article = session.get(Article, article_id)
+    holder = find_by_hash(session, revised.content_hash)
+    if article is None or (holder is not None and holder != article_id):
+        return False
+    session.add(
+        ArticleVersion(
+            article_id=article_id,
+            title=article.title,
+            author=article.author,
+            published_at=article.published_at,
+            text=article.text,
+            html=article.html,
+            content_hash=article.content_hash,
+            extractor=article.extractor,
+            extractor_version=article.extractor_version,
+            normalizer_version=article.normalizer_version,
+            stored_at=article.updated_at,
+            replaced_at=now,
+        )
+    )
+    for name in (
+        "title",
+        "author",
+        "published_at",
+        "language",
+        "site_name",
+        "text",
+        "html",
+        "content_hash",
+        "extractor",
+        "extractor_version",
+        "normalizer_version",
+        "sanitizer_version",
+        "dateline",
+        "published_from",
+    ):
+        setattr(article, name, getattr(revised, name))
+    if revised.raw_page_id is not None:
+        article.raw_page_id = revised.raw_page_id
+    article.updated_at = now
+    session.add(article)
+    return True
+
+
+def versions(session: Session, article_id: int) -> list[ArticleVersion]:
+    query = (
+        select(ArticleVersion)
+        .where(col(ArticleVersion.article_id) == article_id)
+        .order_by(col(ArticleVersion.id))
+    )
+    return list(session.exec(query).all())
+
+
+def iter_with_sightings(
+    session: Session, batch: int = 500, unique: bool = False
+) -> Iterator[tuple[Article, list[SightingView]]]:
+    """Every article in id order with its sightings, a batch at a time (memory stays flat);
+    ``unique`` leaves out near-duplicates (only originals)."""
     last_id = 0
     while True:
         query = select(Article).where(col(Article.id) > last_id).order_by(col(Article.id)).limit(batch)
+        if unique:
+            query = query.where(col(Article.duplicate_of).is_(None))
         articles = list(session.exec(query).all())
         if not articles:
             return
@@ -96,13 +160,14 @@ def _sightings_of(session: Session, article_ids: Sequence[int]) -> dict[int, lis
             col(Sighting.guid),
             col(Sighting.link),
             col(Sighting.first_seen_at),
+            col(Sighting.feed_title),
         )
         .join(Source, col(Source.id) == col(Sighting.source_id))
         .where(col(Sighting.article_id).in_(list(article_ids)))
         .order_by(col(Sighting.first_seen_at), col(Sighting.id))
     )
     views: dict[int, list[SightingView]] = {}
-    for article_id, source, guid, link, first_seen in session.execute(query).all():
+    for article_id, source, guid, link, first_seen, feed_title in session.execute(query).all():
         if article_id is not None:
-            views.setdefault(article_id, []).append(SightingView(source, guid, link, first_seen))
+            views.setdefault(article_id, []).append(SightingView(source, guid, link, first_seen, feed_title))
     return views

@@ -19,6 +19,8 @@ COUNTS = (
     "articles_duplicate",
     "articles_near_duplicate",
     "articles_failed",
+    "sources_deferred",
+    "articles_updated",
 )
 
 

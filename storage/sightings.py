@@ -26,17 +26,47 @@ class NewSighting:
     feed_author: str | None
     published_at: datetime | None
     feed_language: str | None = None
+    content_key: str | None = None
 
 
 def known(
     session: Session, source_id: int, keys: Sequence[str], link_keys: Sequence[str]
-) -> tuple[set[str], set[str]]:
-    """Which entry keys and which link keys the source has already seen, a few queries per feed
-    (not one per entry). An entry is known when either of its identities is."""
-    return (
-        _present(session, source_id, col(Sighting.entry_key), keys),
-        _present(session, source_id, col(Sighting.link_key), link_keys),
-    )
+) -> tuple[dict[str, str | None], set[str]]:
+    """Which entry keys (with what the feed said of each) and which link keys the source has already
+    seen, a few queries per feed (not one per entry). An entry is known when either identity is."""
+    found: dict[str, str | None] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(keys[start : start + 500])
+        query = select(Sighting.entry_key, Sighting.content_key).where(
+            col(Sighting.source_id) == source_id, col(Sighting.entry_key).in_(chunk)
+        )
+        found.update(session.exec(query).all())
+    return found, _present(session, source_id, col(Sighting.link_key), link_keys)
+
+
+def revisit(session: Session, source_id: int, changed: Sequence[NewSighting]) -> int:
+    """Entries the feed now says something else about: queued again, to update their article."""
+    revisited = 0
+    for entry in changed:
+        statement = (
+            update(Sighting)
+            .where(col(Sighting.source_id) == source_id, col(Sighting.entry_key) == entry.entry_key)
+            .where(col(Sighting.state) != "pending")
+            .values(
+                state="pending",
+                attempts=0,
+                content_key=entry.content_key,
+                feed_title=entry.feed_title,
+                summary=entry.summary,
+                feed_content=entry.feed_content,
+                feed_author=entry.feed_author,
+                published_at=entry.published_at,
+                last_error_code=None,
+                last_error_message=None,
+            )
+        )
+        revisited += affected(session.execute(statement))
+    return revisited
 
 
 def _present(session: Session, source_id: int, column: Any, values: Sequence[str]) -> set[str]:

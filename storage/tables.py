@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -73,6 +73,7 @@ class Sighting(SQLModel, table=True):
     feed_author: str | None = Field(default=None, sa_type=Text)
     feed_language: str | None = Field(default=None, max_length=35)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    content_key: str | None = Field(default=None, max_length=64)  # digest of what the feed said
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     state: str = Field(default="pending", max_length=16)  # pending | done | failed
     attempts: int = 0
@@ -130,6 +131,36 @@ class Article(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ArticleBand(SQLModel, table=True):
+    """One band of an article's MinHash fingerprint: near-duplicate candidates by indexed lookup."""
+
+    __tablename__ = "article_band"
+    __table_args__ = (Index("ix_article_band_band", "band"),)
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True)
+    band: int = Field(sa_type=BigInteger, primary_key=True)
+
+
+class ArticleVersion(SQLModel, table=True):
+    """An article as it was before a material update: nothing a correction replaced is lost."""
+
+    __tablename__ = "article_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    title: str | None = Field(default=None, sa_type=Text)
+    author: str | None = Field(default=None, sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    text: str = Field(sa_type=Text)
+    html: str | None = Field(default=None, sa_type=Text)
+    content_hash: str = Field(max_length=64)
+    extractor: str = Field(max_length=32)
+    extractor_version: str = Field(max_length=64)
+    normalizer_version: str = Field(max_length=32)
+    stored_at: datetime = Field(sa_type=UTCDateTime)  # when this version had been stored
+    replaced_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Run(SQLModel, table=True):
     __tablename__ = "run"
 
@@ -148,6 +179,7 @@ class Run(SQLModel, table=True):
     articles_near_duplicate: int = 0
     articles_failed: int = 0
     sources_deferred: int = 0  # held back by the publisher (Retry-After) or another worker
+    articles_updated: int = 0  # changed materially since stored; the previous version kept
     duration_s: float | None = None
 
 

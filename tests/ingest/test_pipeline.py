@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from ingest.cli import open_database
 from ingest.pipeline import Pipeline, RunSummary
 from ingest.settings import Settings
-from storage.tables import Article, Sighting, Source
+from storage.tables import Article, RawPage, Sighting, Source
 from tests.conftest import FIXTURES, ROOT, make_settings
 from tests.support.server import LoopbackServer, Route
 
@@ -341,7 +341,7 @@ def test_a_canonical_tag_pointing_home_is_ignored(server: LoopbackServer, db_url
     ]
 
 
-def test_same_canonical_url_with_other_text_is_kept_and_linked(server: LoopbackServer, db_url: str) -> None:
+def test_a_known_canonical_url_attaches_without_extraction(server: LoopbackServer, db_url: str) -> None:
     words = " ".join(f"word{i}" for i in range(200))
     page = '<html><head><link rel="canonical" href="{c}"></head><body><article><h1>T</h1><p>{w}</p><p>{extra}</p></article></body></html>'
     canonical = server.url("/story")
@@ -350,14 +350,53 @@ def test_same_canonical_url_with_other_text_is_kept_and_linked(server: LoopbackS
         "/story/amp",
         Route(page.format(c=canonical, w=words, extra="A different ending added later.").encode()),
     )
-    server.add("/f.rss", Route(_rss("<item><title>T</title><link>/story</link></item><item><title>T amp</title><link>/story/amp</link></item>"),
-                               content_type="application/rss+xml"))  # fmt: skip
+    first = _rss("<item><title>T</title><link>/story</link></item>")
+    both = _rss(
+        "<item><title>T</title><link>/story</link></item><item><title>T amp</title><link>/story/amp</link></item>"
+    )
+    server.add("/f.rss", Route(first, content_type="application/rss+xml"))
     settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    assert run(settings).as_dict()["articles_new"] == 1
+    server.add("/f.rss", Route(both, content_type="application/rss+xml"))
+    assert run(settings).as_dict()["articles_duplicate"] == 1
+    (article,) = rows(settings, Article)
+    assert article.canonical_url == canonical and "Original ending" in article.text
+    assert {s.article_id for s in rows(settings, Sighting)} == {article.id}
+    assert len(rows(settings, RawPage)) == 1  # the second page was fetched but never extracted or kept
+    assert server.hits["/story/amp"] == 1
+
+
+def test_a_near_duplicate_is_its_own_article_linked_to_the_original(
+    server: LoopbackServer, db_url: str
+) -> None:
+    sentences = [
+        f"Sentence number {i} of the council story says something about item {i}." for i in range(40)
+    ]
+    edited = [*sentences[:30], "A correction was added to this story on Tuesday afternoon.", *sentences[30:]]
+    for path, body in (("/a.html", sentences), ("/b.html", edited)):
+        html = (
+            "<html><body><article><h1>Council</h1>"
+            + "".join(f"<p>{line}</p>" for line in body)
+            + "</article></body></html>"
+        )
+        server.add(path, Route(html.encode()))
+    server.add(
+        "/f.rss",
+        Route(_rss("<item><title>A</title><link>/a.html</link></item>"), content_type="application/rss+xml"),
+    )
+    server.add(
+        "/g.rss",
+        Route(_rss("<item><title>B</title><link>/b.html</link></item>"), content_type="application/rss+xml"),
+    )
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    run(settings)
+    settings = make_settings(
+        db_url, [{"name": "f", "url": server.url("/f.rss")}, {"name": "g", "url": server.url("/g.rss")}]
+    )
     counts = run(settings).as_dict()
-    assert counts["articles_new"] == 1 and counts["articles_near_duplicate"] == 1
-    first, second = rows(settings, Article)
-    assert second.duplicate_of == first.id and second.similarity and second.similarity > 0.9
-    assert first.canonical_url == second.canonical_url == canonical
+    assert counts["articles_near_duplicate"] == 1
+    original, copy = rows(settings, Article)
+    assert copy.duplicate_of == original.id and copy.similarity is not None and 0.5 <= copy.similarity < 1
 
 
 def test_hostile_markup_is_stored_harmless(server: LoopbackServer, db_url: str) -> None:
