@@ -94,7 +94,7 @@ class CpuPool:
                     ) from None
         raise AssertionError("unreachable")
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None

@@ -23,6 +23,7 @@ from ingest.runtime import Runtime
 from storage import leases
 
 log = structlog.get_logger()
+RELEASE_TIMEOUT = 5.0  # seconds to give back leases at shutdown (a locked database must not hang us)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Daemon:
         if not self._stopping.is_set():
             log.info("daemon_stopping", reason=why, grace_s=self.settings.daemon.shutdown_grace)
             self._stopping.set()
+            self.pipeline.stopping.set()  # the pass in flight starts nothing new
 
     async def run(self) -> DaemonCounts:
         started = time.monotonic()
@@ -75,7 +77,7 @@ class Daemon:
             scheduler.shutdown(wait=False)
             await self._finish_current()
             await self._release(runtime)
-            await runtime.close()
+            await runtime.close(wait=False)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         log.info("daemon_stopped", uptime_s=round(time.monotonic() - started, 1), **asdict(self.counts))
@@ -120,8 +122,8 @@ class Daemon:
         """Give back every lease this worker holds: its unfinished work is free for others now."""
         try:
             owner = self.pipeline.owner
-            self.counts.leases_released = await runtime.store.write(
-                lambda session: leases.release_owner(session, owner)
+            self.counts.leases_released = await asyncio.wait_for(
+                runtime.store.write(lambda session: leases.release_owner(session, owner)), RELEASE_TIMEOUT
             )
         except Exception:  # the leases expire by themselves; say so and go on stopping
             log.exception(

@@ -92,6 +92,6 @@ async def fetch_page(client: HttpClient, robots: RobotsCache | None, url: str) -
         status=response.status,
         content_type=response.content_type,
         body=response.body,
-        fetched_at=datetime.now(UTC),
+        fetched_at=client.clock.now(),
         headers=response.headers,
     )

@@ -14,10 +14,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ingest.clock import Clock
-from ingest.errors import FetchError
+from ingest.errors import FetchError, HTTPStatusError, IngestError
+from ingest.urls import host_of
+
+# A pause shorter than this ("Retry-After: 0", a date already past) still waits this long: work put
+# off for a pause must not come straight back and ask again.
+MIN_PAUSE = 30.0
 
 
 class HostHeld(FetchError):
@@ -74,3 +79,24 @@ class HostGate:
                 self._next_start[host] = now + delay
                 return
             await asyncio.sleep(start - now)
+
+
+def is_pause(error: IngestError) -> bool:
+    """A host's request to wait: a pause already known, any 429, or a 503 with Retry-After."""
+    if isinstance(error, HostHeld):
+        return True
+    if not isinstance(error, HTTPStatusError):
+        return False
+    return error.status == 429 or (error.status == 503 and error.retry_after is not None)
+
+
+def pause_until(error: IngestError, now: datetime) -> datetime:
+    """When the pause ``error`` asks for ends (at least MIN_PAUSE from now)."""
+    if isinstance(error, HostHeld):
+        return max(error.until, now + timedelta(seconds=MIN_PAUSE))
+    asked = error.retry_after if isinstance(error, HTTPStatusError) and error.retry_after else 0.0
+    return now + timedelta(seconds=max(asked, MIN_PAUSE))
+
+
+def host_of_pause(error: IngestError) -> str:
+    return error.host if isinstance(error, HostHeld) else host_of(getattr(error, "url", ""))

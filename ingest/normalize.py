@@ -82,6 +82,10 @@ def plausible_person(author: str | None) -> str | None:
     return cleaned if words and capitalised * 2 > len(words) and len(words) <= 12 else None
 
 
+def _first_person(*candidates: str | None) -> str | None:
+    return next((person for candidate in candidates if (person := plausible_person(candidate))), None)
+
+
 def language_code(*candidates: str | None) -> str | None:
     """The first candidate that is a language tag, as its ISO 639-1 (or 639-2) primary subtag."""
     for candidate in candidates:
@@ -109,9 +113,7 @@ def normalize(
         url=url,
         canonical_url=canonical_for(extracted.canonical_url, url, hints.feed_site),
         title=body.title,
-        author=plausible_person(extracted.author)
-        or plausible_person(body.author)
-        or plausible_person(hints.author),
+        author=_first_person(extracted.author, body.author, hints.author, body.author_guess),
         published_at=published_at,
         language=language_code(detect_language(text), extracted.language, hints.feed_language),
         site_name=site or body.site_name,

@@ -27,9 +27,9 @@ from sqlmodel import Session
 from structlog.contextvars import bound_contextvars
 
 from ingest.clock import Clock, SystemClock
-from ingest.errors import HTTPStatusError, IngestError, LeaseLost
-from ingest.hosts import HostHeld
-from ingest.process import is_pause, process
+from ingest.errors import IngestError, LeaseLost
+from ingest.hosts import host_of_pause, is_pause, pause_until
+from ingest.process import process
 from ingest.progress import Observer, Silent
 from ingest.refresh import NETWORK_CODES, failure_outcome, record_failure, refresh
 from ingest.runtime import Runtime
@@ -41,10 +41,12 @@ from ingest.sources.feed import FeedSource
 from ingest.urls import host_of
 from storage import hosts, leases, runs, sightings, sources
 from storage.db import Database
+from storage.sources import DEGRADED_AFTER
 from storage.tables import Sighting, Source
 
 log = structlog.get_logger()
 CLAIM_BATCH = 32
+OUTAGE_HOSTS = 3  # network failures on this many hosts, and no answer from any: the network is down
 DUE_BATCH = 500  # sources claimed per tick at most; the rest wait for the next tick
 
 
@@ -109,8 +111,9 @@ class _Pass:
     started: datetime
     entry_slots: asyncio.Semaphore
     retry_delay: timedelta = timedelta(0)  # how long a failed entry waits before its next try
-    network_failures: list[tuple[Source, IngestError]] = field(default_factory=list)
-    network_reached: bool = False  # some feed answered over the network this pass
+    network_failures: list[tuple[Source, IngestError, float]] = field(default_factory=list)
+    network_reached: bool = False  # some host answered (even with an error) this pass
+    paused: set[int] = field(default_factory=set)  # sources whose host asked for a pause this pass
     readers: dict[int, SourceReader] = field(default_factory=dict)
 
 
@@ -126,6 +129,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.progress = progress or Silent()
+        self.stopping = asyncio.Event()  # set by the daemon on SIGTERM: no new work is started
         self.db = db
         self.processes = processes
         self.owner = owner or worker_name()
@@ -224,6 +228,8 @@ class Pipeline:
     async def _refresh_one(self, work: _Pass, source: Source) -> None:
         """Poll one source; whatever happens is counted, recorded on the source and logged once."""
         assert source.id is not None
+        if self.stopping.is_set():
+            return
         with bound_contextvars(source=source.name):
             source_id, now, clock = source.id, self.clock.now(), time.monotonic()
             lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
@@ -270,43 +276,46 @@ class Pipeline:
         if error.code in NETWORK_CODES:
             # Counted or not depends on whether every other host failed the same way: decided
             # once the pass's refreshes are over (a network down for everyone is nobody's fault).
-            work.network_failures.append((source, error))
-            _log_refresh("failed", clock, error_code=error.code, error=error.message)
+            work.network_failures.append((source, error, clock))
             return
-        outcome = failure_outcome(source, error, now, self.bounds)
-        if outcome.status == "deferred":
-            work.counts.sources_deferred += 1
-        else:
-            work.counts.sources_failed += 1
-        if outcome.status == "failed" and outcome.failures and outcome.failures % 10 == 0 and outcome.counted:
-            log.warning("source_degraded", failures=outcome.failures, reason=error.message)
-        await self._remember_pause(work, error)
-        _log_refresh(
-            outcome.status,
-            clock,
-            error_code=error.code,
-            error=error.message,
-            next_poll_at=outcome.schedule.next_fetch_at.isoformat()
-            if outcome.schedule.next_fetch_at
-            else None,
-            interval_reason=outcome.schedule.reason,
-            counted=outcome.counted,
-        )
-        await self._record(work, source, outcome)
+        work.network_reached = True  # an answer, even an error, means the network works
+        await self._conclude(work, source, error, now, clock, outage=False)
 
     async def _settle_network_failures(self, work: _Pass) -> None:
-        failed = work.network_failures
-        hosts_failed = {host_of(s.url or "") for s, _ in failed}
-        outage = len(hosts_failed) >= 2 and not work.network_reached
+        hosts_failed = {host_of(source.url or "") for source, _, _ in work.network_failures}
+        outage = len(hosts_failed) >= OUTAGE_HOSTS and not work.network_reached
         if outage:
             log.warning(
                 "network_down", hosts=len(hosts_failed), reason="every host failed alike; not counted"
             )
-        for source, error in failed:
-            work.counts.sources_failed += 1
-            await self._record(
-                work, source, failure_outcome(source, error, self.clock.now(), self.bounds, outage)
+        for source, error, clock in work.network_failures:
+            await self._conclude(work, source, error, self.clock.now(), clock, outage)
+
+    async def _conclude(
+        self, work: _Pass, source: Source, error: IngestError, now: datetime, clock: float, outage: bool
+    ) -> None:
+        """Count, log once and record a failed refresh; share a pause the host asked for."""
+        with bound_contextvars(source=source.name):
+            outcome = failure_outcome(source, error, now, self.bounds, outage)
+            if outcome.status == "deferred":
+                work.counts.sources_deferred += 1
+            else:
+                work.counts.sources_failed += 1
+            if outcome.counted and outcome.failures == DEGRADED_AFTER:
+                log.warning("source_degraded", failures=outcome.failures, reason=error.message)
+            if is_pause(error):
+                await self._remember_pause(work, error)
+            next_poll = outcome.schedule.next_fetch_at
+            _log_refresh(
+                outcome.status,
+                clock,
+                error_code=error.code,
+                error=error.message,
+                next_poll_at=next_poll.isoformat() if next_poll else None,
+                interval_reason=outcome.schedule.reason,
+                counted=outcome.counted,
             )
+            await self._record(work, source, outcome)
 
     async def _record(self, work: _Pass, source: Source, outcome: sources.RefreshOutcome) -> None:
         try:
@@ -317,10 +326,8 @@ class Pipeline:
 
     async def _remember_pause(self, work: _Pass, error: IngestError) -> None:
         """A pause a host asked for is shared with every worker through the database."""
-        if not is_pause(error):
-            return
-        host = error.host if isinstance(error, HostHeld) else host_of(getattr(error, "url", ""))
-        until = _pause_until(error, self.clock.now())
+        host, until = host_of_pause(error), pause_until(error, self.clock.now())
+        work.runtime.client.gate.hold(host, until)
         await work.runtime.store.write(lambda session: hosts.hold(session, host, until))
 
     async def _drain(self, work: _Pass, source: Source) -> None:
@@ -329,12 +336,18 @@ class Pipeline:
         with bound_contextvars(source=source.name):
             try:
                 reader = self._reader(work, source)
-                while batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0)):
+                while not self._stopped(work, source) and (
+                    batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0))
+                ):
                     self.progress.entries_queued(len(batch))
                     await asyncio.gather(*(self._entry(work, sighting, reader, source) for sighting in batch))
             except Exception as exc:  # the database, most likely: the next pass picks the entries up
                 error = _as_ingest_error(exc)
                 log.error("entries_interrupted", error_code=error.code, error=error.message)
+
+    def _stopped(self, work: _Pass, source: Source) -> bool:
+        """No more entries of this source in this pass: the daemon is stopping, or the host paused us."""
+        return self.stopping.is_set() or source.id in work.paused
 
     def _claim(self, session: Session, work: _Pass, source_id: int) -> list[Sighting]:
         now = self.clock.now()
@@ -386,8 +399,10 @@ class Pipeline:
         sighting_id, now, store = sighting.id, self.clock.now(), work.runtime.store
         try:
             if is_pause(error):
+                # Put off, not failed; the rest of the source waits for the next pass too.
                 await self._remember_pause(work, error)
-                until = _pause_until(error, now)
+                until = pause_until(error, now)
+                work.paused.add(sighting.source_id)
                 await store.write(lambda s: sightings.defer(s, [sighting_id], self.owner, until))
                 log.info("entry_deferred", until=until.isoformat(), reason=error.message)
                 return
@@ -401,13 +416,6 @@ class Pipeline:
         except Exception as exc:  # still pending or leased: retried once the lease expires
             problem = _as_ingest_error(exc)
             log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
-
-
-def _pause_until(error: IngestError, now: datetime) -> datetime:
-    if isinstance(error, HostHeld):
-        return error.until
-    wait = error.retry_after if isinstance(error, HTTPStatusError) and error.retry_after else 0.0
-    return now + timedelta(seconds=wait)
 
 
 async def _gather_logged(tasks: Iterable[Awaitable[None]]) -> None:

@@ -20,8 +20,8 @@ from sqlmodel import Session
 from ingest.clock import Clock
 from ingest.cpu import CpuPool, article_job
 from ingest.dedupe import link_key
-from ingest.errors import ExtractError, HTTPStatusError, IngestError, LeaseLost
-from ingest.hosts import HostHeld
+from ingest.errors import ExtractError, IngestError, LeaseLost
+from ingest.hosts import is_pause
 from ingest.keep import keep_new, keep_revisit
 from ingest.metadata import quick_canonical
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
@@ -55,13 +55,6 @@ class LinkLocks:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
-
-
-def is_pause(error: IngestError) -> bool:
-    """A host's request to wait (a pause already known, or a 429/503 with Retry-After)."""
-    if isinstance(error, HostHeld):
-        return True
-    return isinstance(error, HTTPStatusError) and error.status in {429, 503} and error.retry_after is not None
 
 
 @dataclass(frozen=True, slots=True)

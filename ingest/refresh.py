@@ -132,15 +132,17 @@ def failure_outcome(
             error_message=f"{message}: the feed is gone; polling stopped",
             failures=source.consecutive_failures,
         )
-    rate_limited = (
-        isinstance(error, HTTPStatusError) and error.status in {429, 503} and error.retry_after is not None
-    )
-    not_its_fault = rate_limited or (outage and error.code in NETWORK_CODES)
+    status = error.status if isinstance(error, HTTPStatusError) else None
+    retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
+    # Rate limiting (429) and a network down for everyone are not the source's fault; a 503 is
+    # (a server that is down), its Retry-After only a floor on the backoff.
+    not_its_fault = status == 429 or (outage and error.code in NETWORK_CODES)
     failures = source.consecutive_failures + (0 if not_its_fault else 1)
-    retry_after = error.retry_after if isinstance(error, HTTPStatusError) and rate_limited else None
-    chosen = plan(
-        Facts(now, source.interval_s, hints=hints, retry_after=retry_after, failures=max(failures, 1)), bounds
-    )
+    if status == 429:
+        facts = Facts(now, source.interval_s, hints=hints, retry_after=retry_after or bounds.min_interval)
+    else:
+        facts = Facts(now, source.interval_s, hints=hints, retry_after=retry_after, failures=max(failures, 1))
+    chosen = plan(facts, bounds)
     return RefreshOutcome(
         "failed",
         now,

@@ -16,14 +16,15 @@ from ingest.client import HttpClient
 from ingest.errors import FetchError, HTTPStatusError
 from ingest.hosts import HostHeld
 from ingest.store import Store
+from ingest.urls import host_of
 from storage import hosts
 from storage.hosts import Robots
 
 MAX_ROBOTS_BYTES = 512 * 1024
 KEEP = timedelta(hours=24)
 KEEP_UNREACHABLE = timedelta(hours=1)  # a robots.txt that could not be read is asked again sooner
+UNREACHABLE_PAUSE = timedelta(minutes=10)  # pages of a host whose robots.txt answers 5xx wait this long
 _ALLOW_ALL = "User-agent: *\nAllow: /"
-_DISALLOW_ALL = "User-agent: *\nDisallow: /"
 
 
 class RobotsCache:
@@ -72,8 +73,13 @@ class RobotsCache:
                 f"{origin}/robots.txt", max_bytes=MAX_ROBOTS_BYTES, what="robots.txt"
             )
         except HTTPStatusError as exc:
-            # RFC 9309: unavailable (4xx) means no rules; unreachable (5xx) means assume disallowed.
-            return Robots(_DISALLOW_ALL if exc.status >= 500 else _ALLOW_ALL, exc.status, now, None)
+            if exc.status >= 500 or exc.status == 429:
+                # RFC 9309: unreachable means "assume disallowed" — for now. The pages wait (a pause,
+                # not a failure that would use up their attempts) and robots.txt is asked again.
+                until = self._client.gate.held_until(host_of(origin)) or now + UNREACHABLE_PAUSE
+                self._client.gate.hold(host_of(origin), until)
+                raise HostHeld(host_of(origin), until) from None
+            return Robots(_ALLOW_ALL, exc.status, now, None)  # unavailable (4xx) means no rules
         except HostHeld:
             raise  # the host asked for a pause: the page waits too
         except FetchError:

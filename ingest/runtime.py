@@ -40,12 +40,13 @@ class Runtime:
         entries = EntryContext(store, cpu, owner, LinkLocks(), words, clock)
         return cls(settings, store, client, cpu, robots, entries, clock)
 
-    async def close(self) -> None:
+    async def close(self, wait: bool = True) -> None:
+        """Close everything; ``wait=False`` (shutdown) does not wait for extraction jobs to end."""
         try:
             await self.client.aclose()
         finally:
-            self.cpu.close()
-            self.store.close()
+            self.cpu.close(wait)
+            self.store.close(wait)
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -75,12 +75,15 @@ def adaptive_interval(gap: float | None, bounds: Bounds) -> float:
 
 def plan(facts: Facts, bounds: Bounds, rng: random.Random | None = None) -> Plan:
     rng = rng or random.Random()
+    backoff = 0.0
+    if facts.failures > 0:  # jitter first, then the bounds: never beyond max_interval
+        backoff = min(_jitter(bounds.min_interval * 2 ** (facts.failures - 1), rng), bounds.max_interval)
     if facts.retry_after is not None:
-        wait = min(max(facts.retry_after, bounds.min_interval), MAX_RETRY_AFTER)
-        return _skip(Plan(facts.now + timedelta(seconds=wait), wait, "retry-after"), facts.hints)
-    if facts.failures > 0:
-        backoff = min(bounds.min_interval * 2 ** (facts.failures - 1), bounds.max_interval)
-        return _skip(_at(facts.now, _jitter(backoff, rng), "backoff"), facts.hints)
+        asked = min(max(facts.retry_after, bounds.min_interval), MAX_RETRY_AFTER)
+        if asked >= backoff:  # the server's pause is a floor on the backoff, never a shortcut
+            return _skip(Plan(facts.now + timedelta(seconds=asked), asked, "retry-after"), facts.hints)
+    if backoff:
+        return _skip(_at(facts.now, backoff, "backoff"), facts.hints)
     interval, reason = _base(facts, bounds)
     interval = _jitter(interval, rng)
     for floor, why in ((facts.hints.ttl_s, "ttl"), (facts.hints.update_interval_s, "ttl")):

@@ -38,5 +38,5 @@ class Store:
         with self.db.read() as session:
             return work(session)
 
-    def close(self) -> None:
-        self._thread.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        self._thread.shutdown(wait=wait)

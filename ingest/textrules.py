@@ -85,9 +85,14 @@ def _paywall(extra: tuple[str, ...]) -> tuple[str, ...]:
 class CleanBody:
     paragraphs: tuple[str, ...]
     title: str | None = None
-    author: str | None = None
+    author: str | None = None  # from a byline or credit line ("Par X", "Reporting by X")
+    author_guess: str | None = None  # a bare name ending the text: weaker evidence than the feed's
     site_name: str | None = None
     dateline: str | None = None
+
+    @property
+    def any_author(self) -> str | None:
+        return self.author or self.author_guess
 
     @property
     def text(self) -> str:
@@ -162,9 +167,9 @@ def cut_paywall(lines: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     return lines
 
 
-def _take_tail_metadata(lines: list[str]) -> tuple[str | None, str | None]:
-    """Pop byline, credit, source and copyright lines off the end; return (author, site name)."""
-    author = site = None
+def _take_tail_metadata(lines: list[str]) -> tuple[str | None, str | None, str | None]:
+    """Pop byline, credit, source and copyright lines off the end: (author, bare-name guess, site)."""
+    author = guess = site = None
     for _ in range(5):
         if len(lines) < 2:
             break
@@ -177,12 +182,20 @@ def _take_tail_metadata(lines: list[str]) -> tuple[str | None, str | None]:
             author = author or (match.group("name") or "").strip() or None
         elif _SIGN_OFF.match(last):
             pass  # an agency's initials ("gbr/cdm"), not text
-        elif (match := _BYLINE.match(last) or _BARE_NAME.match(last)) and author is None:
+        elif (match := _BYLINE.match(last)) and author is None:
             author = match.group("name").strip()
+        elif (match := _BARE_NAME.match(last)) and guess is None and author is None and _could_be_name(last):
+            guess = match.group("name").strip()
         else:
             break
         lines.pop()
-    return author, site
+    return author, guess, site
+
+
+def _could_be_name(line: str) -> bool:
+    """Capitalised words that are not a phrase: no function word ("Pour En Savoir Plus")."""
+    words = [word.casefold() for word in line.split()]
+    return not any(word in rules.CONTINUATION_WORDS and word not in rules.NAME_PARTICLES for word in words)
 
 
 def _drop_kickers(lines: list[str]) -> list[str]:
@@ -270,10 +283,8 @@ def clean_body(
 
     ``related`` and ``paywall`` add labels and phrases to the built-in tables (from the config).
     """
-    lines = [line for line in clean_unicode(text).split("\n") if line]
-    lines = [line for line in lines if not is_related_line(line, related) and not is_chrome_line(line)]
-    lines = cut_paywall(join_wrapped(lines), paywall)
-    author, found_site = _take_tail_metadata(lines)
+    lines = cut_paywall(_paragraphs(clean_unicode(text), related), paywall)
+    author, guess, found_site = _take_tail_metadata(lines)
     author = _take_leading_byline(lines) or author
     if title is None and (index := _find_title(lines)) is not None:
         title = lines.pop(index)
@@ -284,7 +295,38 @@ def clean_body(
         if dateline:
             lines[index] = cut
             break
-    return CleanBody(tuple(lines), title, author, found_site, dateline)
+    return CleanBody(tuple(lines), title, author, guess, found_site, dateline)
+
+
+def _paragraphs(text: str, related: tuple[str, ...]) -> list[str]:
+    """Lines to paragraphs. A text made of blank-line separated blocks (plain-text documents) has its
+    paragraphs marked: each block is one, whatever its line breaks (list items apart). Otherwise
+    (extracted text, one block a line) hard-wrapped lines are found by :func:`is_cut`."""
+    blocks = [[line for line in block.split("\n") if line] for block in text.split("\n\n")]
+    blocks = [
+        [line for line in block if not is_related_line(line, related) and not is_chrome_line(line)]
+        for block in blocks
+    ]
+    blocks = [block for block in blocks if block]
+    marked = len(blocks) > 1 and any(len(block) > 1 for block in blocks)
+    if not marked:
+        return join_wrapped([line for block in blocks for line in block])
+    paragraphs: list[str] = []
+    for block in blocks:
+        paragraphs.extend(_join_block(block))
+    return paragraphs
+
+
+def _join_block(block: list[str]) -> list[str]:
+    joined: list[str] = []
+    for line in block:
+        if joined and line[0] not in "-•*–—·" and joined[-1][0] not in "-•*–—·":
+            previous = joined.pop()
+            hyphenated = previous.endswith("-") and previous[-2:-1].isalpha()
+            joined.append(previous + line if hyphenated else f"{previous} {line}")
+        else:
+            joined.append(line)
+    return joined
 
 
 def clean_inline(value: str | None, limit: int = 1000) -> str | None:

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.raw_pages import body_of
 from storage.tables import Article, RawPage, Sighting, Source
-from storage.upsert import affected
 
 # What a rebuild may change; identity (url, canonical URL) and provenance stay.
 REBUILT_FIELDS = (
@@ -126,7 +126,11 @@ def _input(article: Article, first: Sighting | None, raw: RawPage | None) -> Reb
 
 
 def apply(session: Session, article_id: int, fields: Mapping[str, Any], now: datetime) -> str:
-    """Write a rebuilt article in place: "changed", "unchanged" or "conflict"."""
+    """Write a rebuilt article in place: "changed", "unchanged" or "conflict".
+
+    A conflict (the rebuilt text is another article's) keeps this article's text and links it to
+    the holder as a duplicate: it is the same content now, and nothing is thrown away.
+    """
     article = session.get(Article, article_id)
     if article is None:
         return "conflict"
@@ -135,12 +139,25 @@ def apply(session: Session, article_id: int, fields: Mapping[str, Any], now: dat
         return "unchanged"
     holder = session.exec(select(Article.id).where(col(Article.content_hash) == new["content_hash"])).first()
     if holder is not None and holder != article_id:
+        _link(session, article_id, holder)
         return "conflict"
     visible = any(getattr(article, name) != new.get(name, getattr(article, name)) for name in VISIBLE_FIELDS)
-    statement = update(Article).where(col(Article.id) == article_id).values(**new, updated_at=now)
-    if affected(session.execute(statement)) != 1:
+    try:
+        with session.begin_nested():  # a concurrent writer may take the hash between check and update
+            session.execute(
+                update(Article).where(col(Article.id) == article_id).values(**new, updated_at=now)
+            )
+    except IntegrityError:
         return "conflict"
     return "changed" if visible else "unchanged"
+
+
+def _link(session: Session, article_id: int, holder: int) -> None:
+    session.execute(
+        update(Article)
+        .where(col(Article.id) == article_id, col(Article.duplicate_of).is_(None))
+        .values(duplicate_of=holder, similarity=1.0)
+    )
 
 
 def _headers(text: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
@@ -185,11 +185,28 @@ def fail(session: Session, sighting_id: int, owner: str, code: str, message: str
 
 
 def recent_dates(session: Session, source_id: int, limit: int = 20) -> list[datetime]:
-    """When the source's latest entries appeared: their publication dates, else when first seen."""
-    when = func.coalesce(col(Sighting.published_at), col(Sighting.first_seen_at))
-    query = select(when).where(col(Sighting.source_id) == source_id).order_by(when.desc()).limit(limit)
-    values = session.exec(query).all()
-    return [_aware(v) for v in values if v is not None]
+    """When the source's latest entries appeared: their publication dates, else when first seen.
+
+    Entries without a date that were first seen at the source's very first poll are left out:
+    their first-seen time says when we arrived, not when they were published.
+    """
+    first_poll = session.exec(
+        select(func.min(Sighting.first_seen_at)).where(col(Sighting.source_id) == source_id)
+    ).one()
+    query = (
+        select(Sighting.published_at, Sighting.first_seen_at)
+        .where(col(Sighting.source_id) == source_id)
+        .order_by(col(Sighting.id).desc())
+        .limit(limit * 2)
+    )
+    dates = []
+    arrival = _aware(first_poll) if first_poll is not None else None
+    for published, seen in session.exec(query).all():
+        if published is not None:
+            dates.append(_aware(published))
+        elif arrival is None or _aware(seen) > arrival + timedelta(seconds=1):
+            dates.append(_aware(seen))
+    return sorted(dates, reverse=True)[:limit]
 
 
 def _aware(value: datetime | str) -> datetime:

@@ -77,9 +77,10 @@ def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "
         source = existing.get(spec.name) or Source(name=spec.name, kind=spec.kind, origin=origin)
         redeclared = (source.declared_url, source.path) != (spec.url, spec.path)
         if redeclared:
-            if source.id is not None:  # a new address: the old validators describe another document
+            if source.id is not None:  # a new address: what was learnt about the old one does not hold
                 source.etag = source.last_modified = source.body_hash = None
                 source.moved_to, source.moved_count = None, 0
+                source.state, source.consecutive_failures, source.next_fetch_at = "new", 0, None
             source.url, source.declared_url = spec.url, spec.url
         source.kind, source.path = spec.kind, spec.path
         source.interval_s, source.full_text, source.enabled = spec.interval_s, spec.full_text, spec.enabled

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -68,7 +67,7 @@ class DirectorySource:
             raise SourceError("outside_directory", f"{link} is not a file inside {self.root}")
         body = await asyncio.to_thread(self._read, path, self._client.settings.max_page_bytes)
         content_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or ""
-        now = datetime.now(UTC)
+        now = self._client.clock.now()
         return Page(
             url=link, final_url=link, status=200, content_type=content_type, body=body, fetched_at=now
         )

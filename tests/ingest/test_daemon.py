@@ -333,3 +333,113 @@ def test_config_sync_keeps_a_moved_url() -> None:
         )
         assert session.exec(select(Source)).one().url == "https://other.example/f"
     db.close()
+
+
+def test_retry_after_zero_on_pages_does_not_loop(server: LoopbackServer, db_url: str) -> None:
+    items = "".join(
+        f"<item><title>P{n}</title><link>/p{n}.html</link><guid>p{n}</guid></item>" for n in range(3)
+    )
+    server.add("/f.rss", Route(rss(items), content_type="application/rss+xml"))
+    for n in range(3):
+        server.add(f"/p{n}.html", Route(b"", status=429, headers={"Retry-After": "0"}))
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}])
+    summaries = drive(settings, ManualClock(START), START + timedelta(seconds=5))
+    # Only what was in flight when the 429 came (per_host_concurrency), then a pause.
+    page_requests = sum(hits for path, hits in server.hits.items() if path.startswith("/p"))
+    assert page_requests <= 2
+    assert summaries[0].counts.articles_failed == 0
+
+
+def test_robots_txt_unreachable_defers_pages_without_using_attempts(
+    server: LoopbackServer, db_url: str
+) -> None:
+    server.add("/robots.txt", Route(b"", status=503))
+    server.add(
+        "/f.rss",
+        Route(
+            rss("<item><title>P</title><link>/p.html</link><guid>p</guid></item>"),
+            content_type="application/rss+xml",
+        ),
+    )
+    server.add("/p.html", Route(b"<html><body><p>page</p></body></html>"))
+    settings = make_settings(
+        db_url, [{"name": "f", "url": server.url("/f.rss")}], fetch={"respect_robots_txt": True}
+    )
+    summaries = drive(settings, ManualClock(START), START + timedelta(minutes=3))
+    assert server.hits["/p.html"] == 0 and all(s.counts.articles_failed == 0 for s in summaries)
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            from storage.tables import Sighting
+
+            (entry,) = session.exec(select(Sighting)).all()
+    finally:
+        db.close()
+    assert entry.state == "pending" and entry.attempts == 0
+
+
+def test_a_network_down_for_everyone_is_not_counted(db_url: str) -> None:
+    dead = [f"http://127.0.0.{n}:9/feed.xml" for n in (11, 12, 13)]  # nothing listens on port 9
+    settings = make_settings(db_url, [{"name": f"d{n}", "url": url} for n, url in enumerate(dead)])
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    assert {s.consecutive_failures for s in state(settings).values()} == {0}
+
+
+def test_an_answering_host_means_the_network_is_up(server: LoopbackServer, db_url: str) -> None:
+    server.add("/broken.rss", Route(b"oops", status=500))
+    feeds = [{"name": f"d{n}", "url": f"http://127.0.0.{n}:9/feed.xml"} for n in (11, 12, 13)]
+    settings = make_settings(db_url, [*feeds, {"name": "broken", "url": server.url("/broken.rss")}])
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    assert {s.consecutive_failures for s in state(settings).values()} == {1}
+
+
+def test_429_is_never_the_sources_fault_and_503_is(server: LoopbackServer, db_url: str) -> None:
+    server.add("/limited.rss", Route(b"", status=429))
+    server.add("/down.rss", Route(b"", status=503, headers={"Retry-After": "7200"}))
+    settings = make_settings(db_url, [{"name": "limited", "url": server.url("/limited.rss")},
+                                      {"name": "down", "url": server.url("/down.rss")}])  # fmt: skip
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    sources = state(settings)
+    assert sources["limited"].consecutive_failures == 0 and sources["down"].consecutive_failures == 1
+    down_next = sources["down"].next_fetch_at
+    assert down_next is not None and down_next >= START + timedelta(seconds=7200)  # Retry-After as a floor
+    assert sources["down"].interval_reason == "retry-after"
+
+
+def test_cache_control_holds_polls_back(server: LoopbackServer, db_url: str) -> None:
+    server.add(
+        "/cached.rss",
+        Route(
+            rss(item(1, START)), content_type="application/rss+xml", headers={"Cache-Control": "max-age=7200"}
+        ),
+    )
+    settings = make_settings(
+        db_url, [{"name": "cached", "url": server.url("/cached.rss"), "interval": "5m", "full_text": False}]
+    )
+    drive(settings, ManualClock(START), START + timedelta(hours=4))
+    assert server.hits["/cached.rss"] == 2  # at 09:00 and 11:00, not every five minutes
+    assert state(settings)["cached"].interval_reason == "cache"
+
+
+def test_a_feed_without_dates_starts_at_the_default_interval(server: LoopbackServer, db_url: str) -> None:
+    items = "".join(
+        f"<item><title>N{n}</title><guid>n{n}</guid><description>x</description></item>" for n in range(15)
+    )
+    server.add("/nodates.rss", Route(rss(items), content_type="application/rss+xml"))
+    settings = make_settings(
+        db_url, [{"name": "nodates", "url": server.url("/nodates.rss"), "full_text": False}]
+    )
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    source = state(settings)["nodates"]
+    assert source.interval_reason == "default" and (source.poll_interval_s or 0) >= 1600
+
+
+def test_a_gone_source_is_polled_again_once_redeclared(server: LoopbackServer, db_url: str) -> None:
+    server.add("/gone.rss", Route(b"", status=410))
+    server.add("/new.rss", Route(rss(item(1, START)), content_type="application/rss+xml"))
+    settings = make_settings(db_url, [{"name": "s", "url": server.url("/gone.rss"), "full_text": False}])
+    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    assert state(settings)["s"].state == "gone"
+    moved = make_settings(db_url, [{"name": "s", "url": server.url("/new.rss"), "full_text": False}])
+    drive(moved, ManualClock(START + timedelta(hours=1)), START + timedelta(hours=1, seconds=1))
+    assert state(moved)["s"].state == "ok" and server.hits["/new.rss"] == 1

@@ -118,3 +118,17 @@ def test_errors_survive_pickling_across_the_process_pool() -> None:
     )
     parse_error = pickle.loads(pickle.dumps(ParseError("not_a_feed", "nope")))
     assert parse_error.code == "parse.not_a_feed" and str(parse_error) == "parse.not_a_feed: nope"
+
+
+def test_publisher_hints_are_read_from_the_feed() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+        b"<channel><title>t</title><link>http://x.example/</link><description>d</description><ttl>90</ttl>"
+        b"<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>"
+        b"<skipHours><hour>1</hour><hour>2</hour><hour>23</hour><hour>99</hour></skipHours>"
+        b"<skipDays><day>Saturday</day><day>Sunday</day><day>Someday</day></skipDays>"
+        b"<item><title>a</title><link>http://x.example/a</link></item></channel></rss>"
+    )
+    feed, _ = parse_job(body, BASE + "hints.xml", "application/rss+xml")
+    assert feed.hints.ttl_s == 5400 and feed.hints.update_interval_s == 21600
+    assert feed.hints.skip_hours == frozenset({1, 2, 23}) and feed.hints.skip_days == frozenset({5, 6})

@@ -89,10 +89,26 @@ def test_trailing_byline_source_and_copyright_become_metadata() -> None:
     assert body.site_name == "Le Courrier"
 
 
-def test_bare_name_at_the_end_is_the_author_but_a_heading_is_not() -> None:
-    assert clean_body("Body text goes here.\nMore text.\nMoussa Keita").author == "Moussa Keita"
+def test_bare_name_at_the_end_is_an_author_guess_but_a_heading_is_not() -> None:
+    named = clean_body("Body text goes here.\nMore text.\nMoussa Keita")
+    assert (
+        named.author_guess == "Moussa Keita" and named.author is None and named.any_author == "Moussa Keita"
+    )
     heading = clean_body("Body text goes here.\nMore text.\nMali et Russie : un dialogue", title="Title")
-    assert heading.author is None and heading.paragraphs[-1] == "Mali et Russie : un dialogue"
+    assert heading.any_author is None and heading.paragraphs[-1] == "Mali et Russie : un dialogue"
+    for phrase in ("Pour En Savoir Plus", "Read The Full Report", "Lesen Sie Mehr Zum Thema"):
+        kept = clean_body(f"Body text goes here.\nMore text.\n{phrase}", title="Title")
+        assert kept.any_author is None and kept.paragraphs[-1] == phrase
+
+
+def test_blank_lines_mark_paragraphs_in_plain_text() -> None:
+    text = "First sentence ends here.\nSecond sentence, same paragraph.\n\nAnother paragraph\nwrapped.\n\n- a list item\n- another"
+    assert clean_body(text, title="T").paragraphs == (
+        "First sentence ends here. Second sentence, same paragraph.",
+        "Another paragraph wrapped.",
+        "- a list item",
+        "- another",
+    )
 
 
 def test_known_title_and_near_repeats_are_removed() -> None:
