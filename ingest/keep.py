@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from ingest.dedupe import NEAR_DUPLICATE_SIMILARITY, link_key, similarity
+from ingest.dedupe import link_key, same_story
 from ingest.errors import LeaseLost
 from ingest.html import text_key
 from ingest.models import ArticleDraft, Page
@@ -80,8 +80,8 @@ def _near_original(session: Session, draft: ArticleDraft) -> tuple[int | None, f
     """The original of the story this text is a near-duplicate of, and how alike they are."""
     best: tuple[float, int] | None = None
     for candidate in near.candidates(session, draft.bands):
-        score = similarity(draft.text, candidate.text)
-        if score >= NEAR_DUPLICATE_SIMILARITY and (best is None or score > best[0]):
+        alike, score = same_story(draft.text, candidate.text)
+        if alike and (best is None or score > best[0]):
             best = (score, candidate.original)
     return (best[1], round(best[0], 4)) if best else (None, None)
 

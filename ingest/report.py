@@ -45,7 +45,13 @@ def article_row(article: Article, seen: list[SightingView]) -> dict[str, Any]:
         "sanitizer_version": article.sanitizer_version,
         "created_at": iso(article.created_at),
         "sightings": [
-            {"source": s.source, "guid": s.guid, "link": s.link, "first_seen_at": iso(s.first_seen_at)}
+            {
+                "source": s.source,
+                "guid": s.guid,
+                "link": s.link,
+                "first_seen_at": iso(s.first_seen_at),
+                "feed_title": s.feed_title,
+            }
             for s in seen
         ],
     }

@@ -22,7 +22,7 @@ from ingest.cpu import CpuPool, article_job
 from ingest.errors import IngestError
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.store import Store
-from storage import rebuild
+from storage import near, rebuild
 from storage.db import Database
 from storage.rebuild import RebuildInput
 
@@ -115,6 +115,8 @@ def _apply(
             log.warning("reprocess_failed", article_id=item.article_id, error_code=code, error=str(draft))
             continue
         outcome = rebuild.apply(session, item.article_id, asdict(draft), now)
+        if outcome != "conflict":  # fingerprints follow the text (and fill in for older articles)
+            near.store(session, item.article_id, draft.bands)
         if outcome == "changed":
             report.changed += 1
         elif outcome == "unchanged":

@@ -431,3 +431,97 @@ def test_crawl_delay_spaces_requests_to_the_host(server: LoopbackServer, db_url:
     pages = sorted(seen.at for seen in server.requests if "/pages/" in seen.path)
     assert len(pages) == 4
     assert all(later - earlier >= 0.39 for earlier, later in pairwise(pages))
+
+
+def _story_feed(body: str, title: str = "Budget vote") -> bytes:
+    return _rss(
+        f"<item><title>{title}</title><guid>story-1</guid><link>/story-1</link><description><![CDATA[{body}]]></description></item>"
+    )
+
+
+STORY = " ".join(f"The council discussed point {i} of the budget for the coming year." for i in range(30))
+
+
+def test_a_material_update_replaces_the_text_and_keeps_the_version(
+    server: LoopbackServer, db_url: str
+) -> None:
+    from storage import articles as article_store
+
+    server.add("/f.rss", Route(_story_feed(STORY), content_type="application/rss+xml"))
+    settings = make_settings(db_url, [{"name": "f", "url": server.url("/f.rss"), "full_text": False}])
+    assert run(settings).as_dict()["articles_new"] == 1
+    (before,) = rows(settings, Article)
+    # Cosmetic: only case and punctuation differ. Not an update.
+    server.add(
+        "/f.rss", Route(_story_feed(STORY.upper().replace(".", "!")), content_type="application/rss+xml")
+    )
+    assert run(settings).as_dict()["articles_updated"] == 0
+    # Material: a figure corrected. Updated in place, the previous text kept as a version.
+    corrected = STORY.replace("point 7 ", "point 70 ")
+    server.add(
+        "/f.rss", Route(_story_feed(corrected, "Budget vote (corrected)"), content_type="application/rss+xml")
+    )
+    counts = run(settings).as_dict()
+    assert counts["articles_updated"] == 1 and counts["articles_new"] == 0
+    (after,) = rows(settings, Article)
+    assert after.id == before.id and "point 70 " in after.text and after.title == "Budget vote (corrected)"
+    db = open_database(settings)
+    try:
+        with db.read() as session:
+            (version,) = article_store.versions(session, after.id or 0)
+    finally:
+        db.close()
+    assert (
+        version.text == before.text
+        and version.title == before.title
+        and version.content_hash == before.content_hash
+    )
+
+
+def test_export_unique_leaves_near_duplicates_out(server: LoopbackServer, db_url: str) -> None:
+    import json as json_module
+    import subprocess
+    import sys
+
+    sentences = [
+        f"Sentence number {i} of the harbour story says something about item {i}." for i in range(40)
+    ]
+    edited = [*sentences[:20], "An update was added to this story on Monday evening.", *sentences[20:]]
+    for path, body in (("/a.html", sentences), ("/b.html", edited)):
+        html = (
+            "<html><body><article><h1>Harbour</h1>"
+            + "".join(f"<p>{line}</p>" for line in body)
+            + "</article></body></html>"
+        )
+        server.add(path, Route(html.encode()))
+    server.add(
+        "/f.rss",
+        Route(_rss("<item><title>A</title><link>/a.html</link></item>"), content_type="application/rss+xml"),
+    )
+    server.add(
+        "/g.rss",
+        Route(_rss("<item><title>B</title><link>/b.html</link></item>"), content_type="application/rss+xml"),
+    )
+    run(make_settings(db_url, [{"name": "f", "url": server.url("/f.rss")}]))
+    run(
+        make_settings(
+            db_url, [{"name": "f", "url": server.url("/f.rss")}, {"name": "g", "url": server.url("/g.rss")}]
+        )
+    )
+    env = {"INGEST_DATABASE_URL": db_url, "INGEST_SOURCES": "[]", "PATH": "/usr/bin:/bin"}
+    every = subprocess.run(
+        [sys.executable, "-m", "ingest", "export"], cwd=ROOT, capture_output=True, text=True, env=env
+    ).stdout
+    unique = subprocess.run(
+        [sys.executable, "-m", "ingest", "export", "--unique"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    all_rows = [json_module.loads(line) for line in every.splitlines()]
+    assert (
+        len(all_rows) == 2 and all_rows[1]["duplicate_of"] == all_rows[0]["id"] and all_rows[1]["similarity"]
+    )
+    assert [json_module.loads(line)["id"] for line in unique.splitlines()] == [all_rows[0]["id"]]
+    assert all_rows[0]["sightings"][0]["feed_title"] == "A"
