@@ -152,7 +152,10 @@ class Pipeline:
     async def tick(self, runtime: Runtime) -> RunSummary | None:
         """The daemon's pass: the sources that are due, and any source with entries to finish."""
         now = self.clock.now()
-        due = await runtime.store.read(lambda session: sources.due_sources(session, now, DUE_BATCH))
+        lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
+        due = await runtime.store.write(
+            lambda session: sources.claim_due(session, self.owner, now, lease_until, DUE_BATCH)
+        )
         enabled = await runtime.store.read(sources.enabled_sources)
         retry_delay = timedelta(seconds=self.settings.schedule.min_interval)
         with_work = await runtime.store.read(

@@ -104,6 +104,7 @@ def claim_pending(
         .where(col(Sighting.source_id).in_(list(source_ids)), workable, free)
         .order_by(col(Sighting.id))
         .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take different entries
     )
     ids = list(session.exec(query).all())
     if not ids:

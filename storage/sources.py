@@ -103,16 +103,30 @@ def enabled_sources(session: Session, names: Sequence[str] = ()) -> list[Source]
     return list(session.exec(query).all())
 
 
-def due_sources(session: Session, now: datetime, limit: int) -> list[Source]:
-    """Enabled sources whose next poll has come and whose lease is free, the most overdue first."""
+def claim_due(session: Session, owner: str, now: datetime, until: datetime, limit: int) -> list[Source]:
+    """Lease the enabled sources whose next poll has come, the most overdue first.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED: workers claiming at the same moment take
+    different sources instead of waiting on each other; SQLite serialises writers anyway.
+    """
     query = (
-        select(Source)
+        select(Source.id)
         .where(col(Source.enabled), col(Source.state) != "gone", _lease_free(now))
         .where(or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= now))
         .order_by(col(Source.next_fetch_at).is_not(None), col(Source.next_fetch_at), col(Source.id))
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return list(session.exec(query).all())
+    ids = [i for i in session.exec(query).all() if i is not None]
+    if not ids:
+        return []
+    session.execute(
+        update(Source).where(col(Source.id).in_(ids)).values(lease_owner=owner, lease_expires_at=until)
+    )
+    claimed = (
+        select(Source).where(col(Source.id).in_(ids)).order_by(col(Source.next_fetch_at), col(Source.id))
+    )
+    return list(session.exec(claimed).all())
 
 
 def _lease_free(now: datetime, owner: str | None = None) -> ColumnElement[bool]:

@@ -31,7 +31,9 @@ def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[Mappin
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     inserted = 0
+    key = next(iter(table.primary_key.columns))
     for start in range(0, len(rows), _CHUNK):
         statement = module.insert(table).values(list(rows[start : start + _CHUNK])).on_conflict_do_nothing()
-        inserted += max(affected(session.execute(statement)), 0)
+        # RETURNING names exactly the rows written; rowcount is unreliable for multi-row inserts.
+        inserted += len(session.execute(statement.returning(key)).all())
     return inserted

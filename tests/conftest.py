@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ingest.settings import Settings
+from tests.support.postgres import fresh_database
 from tests.support.server import LoopbackServer
 
 ROOT = Path(__file__).parent.parent
@@ -25,6 +26,23 @@ def server() -> Iterator[LoopbackServer]:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'ingest.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (skipped with the reason when there is no server, failed in CI)."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ingest.db'}"
+        return
+    with fresh_database() as url:
+        yield url
 
 
 def make_settings(db_url: str, sources: list[dict[str, Any]], **sections: Any) -> Settings:

@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from ingest.cli import open_database
@@ -31,6 +32,12 @@ from tests.conftest import ROOT, make_settings
 from tests.support.server import LoopbackServer, Route, Seen
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return any_db_url
 
 
 def rss(items: str, channel: str = "") -> bytes:

@@ -8,6 +8,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from ingest.cli import open_database
@@ -18,6 +19,12 @@ from tests.conftest import FIXTURES, ROOT, make_settings
 from tests.support.server import LoopbackServer, Route
 
 SITE = FIXTURES / "site"
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return any_db_url
 
 
 def run(settings: Settings, names: tuple[str, ...] = ()) -> RunSummary:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,8 @@ NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'q.db'}")
+def db(any_db_url: str) -> Iterator[Database]:
+    database = Database(any_db_url)
     migrate.upgrade(database)
     with database.write() as session:
         sources.sync_declared(
