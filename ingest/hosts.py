@@ -3,26 +3,36 @@ pauses the host asked for.
 
 - at most ``per_host_concurrency`` requests in flight per host;
 - at least ``per_host_delay`` (or the host's robots.txt Crawl-delay, when longer) between the starts
-  of two requests to the same host — real time, measured by the monotonic clock;
+  of two requests to the same host — real time. With a *ledger* (the pipeline always has one) each
+  start is booked in the database, so the spacing holds across every worker sharing it; without
+  one (a bare client) it holds within the process, by the monotonic clock;
 - no request at all while the host holds us off (Retry-After on a 429 or 503): those requests are
-  refused with :class:`HostHeld` at once instead of waiting, by the scheduler's clock.
+  refused with :class:`HostHeld` at once instead of waiting, by the scheduler's clock. A pause
+  another worker recorded comes back with the booking, so it stops this worker's next request.
+
+The concurrency bound is per process: N workers may have N × ``per_host_concurrency`` requests in
+flight to one host, each start still spaced by the shared delay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ingest.clock import Clock
 from ingest.errors import FetchError, HTTPStatusError, IngestError
 from ingest.urls import host_of
+from storage.hosts import Turn
 
 # A pause shorter than this ("Retry-After: 0", a date already past) still waits this long: work put
 # off for a pause must not come straight back and ask again.
 MIN_PAUSE = 30.0
+
+# Books the next request start to a host, given the spacing: (host, seconds) -> Turn.
+Ledger = Callable[[str, float], Awaitable[Turn]]
 
 
 class HostHeld(FetchError):
@@ -35,10 +45,13 @@ class HostHeld(FetchError):
 
 
 class HostGate:
-    def __init__(self, per_host_concurrency: int, min_delay: float, clock: Clock) -> None:
+    def __init__(
+        self, per_host_concurrency: int, min_delay: float, clock: Clock, ledger: Ledger | None = None
+    ) -> None:
         self._concurrency = per_host_concurrency
         self._min_delay = min_delay
         self._clock = clock
+        self._ledger = ledger
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = {}
         self._delays: dict[str, float] = {}
@@ -72,6 +85,9 @@ class HostGate:
 
     async def _space(self, host: str) -> None:
         delay = self._delays.get(host, self._min_delay)
+        if self._ledger is not None:
+            await self._space_shared(host, delay)
+            return
         while True:
             now = time.monotonic()
             start = self._next_start.get(host, now)
@@ -79,6 +95,16 @@ class HostGate:
                 self._next_start[host] = now + delay
                 return
             await asyncio.sleep(start - now)
+
+    async def _space_shared(self, host: str, delay: float) -> None:
+        assert self._ledger is not None
+        turn = await self._ledger(host, delay)
+        if turn.held_until is not None:
+            self.hold(host, turn.held_until)
+            self._refuse_if_held(host)
+        wait = (turn.start_at - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 def is_pause(error: IngestError) -> bool:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass
+from functools import partial
 
 from ingest.client import HttpClient
 from ingest.clock import Clock
 from ingest.cpu import CpuPool
+from ingest.hosts import HostGate, Ledger
 from ingest.models import Vocabulary
 from ingest.process import EntryContext, LinkLocks
 from ingest.robots import RobotsCache
 from ingest.settings import Settings
 from ingest.store import Store
+from storage import hosts
 from storage.db import Database
 
 
@@ -33,7 +36,9 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, db: Database, processes: int, owner: str, clock: Clock) -> Runtime:
         store = Store(db)
-        client = HttpClient(settings.fetch, clock=clock)
+        fetch = settings.fetch
+        gate = HostGate(fetch.per_host_concurrency, fetch.per_host_delay, clock, ledger=shared_ledger(store))
+        client = HttpClient(fetch, gate=gate, clock=clock)
         cpu = CpuPool(processes)
         robots = RobotsCache(client, store) if settings.fetch.respect_robots_txt else None
         words = Vocabulary(settings.normalize.related_labels, settings.normalize.paywall_phrases)
@@ -55,3 +60,12 @@ class Runtime:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: types.TracebackType | None
     ) -> None:
         await self.close()
+
+
+def shared_ledger(store: Store) -> Ledger:
+    """Request starts booked in the database: per-host spacing shared by every worker."""
+
+    async def book(host: str, spacing_s: float) -> hosts.Turn:
+        return await store.write(partial(hosts.book_turn, host=host, spacing_s=spacing_s))
+
+    return book

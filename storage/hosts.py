@@ -1,14 +1,16 @@
-"""Politeness state per host, shared by every worker through the database: pauses a host asked for
-(Retry-After), its robots.txt and Crawl-delay."""
+"""Politeness state per host, shared by every worker through the database: the next moment a request
+may start (per-host spacing), pauses a host asked for (Retry-After), its robots.txt and Crawl-delay."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from storage.tables import Host
+from storage.types import utcnow
+from storage.upsert import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +21,49 @@ class Robots:
     crawl_delay_s: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A booked request start (wall clock) and the host's pause, if one is set."""
+
+    start_at: datetime
+    held_until: datetime | None
+
+
 def holds(session: Session, now: datetime) -> dict[str, datetime]:
     """Hosts that asked not to be contacted before a time still to come."""
     query = select(Host.host, Host.retry_after_until).where(col(Host.retry_after_until) > now)
     return {host: until for host, until in session.exec(query).all() if until is not None}
 
 
+def _locked(session: Session, host: str) -> Host:
+    """The host's row, created if missing, locked until the transaction ends.
+
+    Creating through insert-or-ignore lets two workers meet a new host at once without either
+    failing on the primary key; the row lock (PostgreSQL) or the write lock (SQLite) then
+    serialises them.
+    """
+    insert_ignore(session, Host, [{"host": host}])
+    return session.exec(select(Host).where(col(Host.host) == host).with_for_update()).one()
+
+
+def book_turn(session: Session, host: str, spacing_s: float) -> Turn:
+    """Book the next start of a request to ``host``, ``spacing_s`` after the last one booked.
+
+    Every worker books through this row, so the spacing holds across processes and machines.
+    The time is read inside the transaction, after the lock: a booking that waited for the lock
+    never starts earlier than the one before it plus the spacing. Wall-clock UTC, so workers on
+    several machines need synchronised clocks (NTP), as their leases do.
+    """
+    row = _locked(session, host)
+    now = utcnow()
+    start = now if row.next_allowed_at is None or row.next_allowed_at < now else row.next_allowed_at
+    row.next_allowed_at = start + timedelta(seconds=spacing_s)
+    session.add(row)
+    return Turn(start, row.retry_after_until)
+
+
 def hold(session: Session, host: str, until: datetime) -> None:
-    row = session.get(Host, host) or Host(host=host)
+    row = _locked(session, host)
     if row.retry_after_until is None or row.retry_after_until < until:
         row.retry_after_until = until
     session.add(row)
@@ -40,7 +77,7 @@ def robots(session: Session, host: str) -> Robots | None:
 
 
 def save_robots(session: Session, host: str, found: Robots) -> None:
-    row = session.get(Host, host) or Host(host=host)
+    row = _locked(session, host)
     row.robots_txt, row.robots_status = found.text, found.status
     row.robots_fetched_at, row.crawl_delay_s = found.fetched_at, found.crawl_delay_s
     session.add(row)

@@ -401,11 +401,16 @@ def test_an_answering_host_means_the_network_is_up(server: LoopbackServer, db_ur
 
 
 def test_429_is_never_the_sources_fault_and_503_is(server: LoopbackServer, db_url: str) -> None:
+    # Two hosts: a 429 pauses every request to its host, which would defer the other feed instead.
+    other = LoopbackServer("127.0.0.2").start()
     server.add("/limited.rss", Route(b"", status=429))
-    server.add("/down.rss", Route(b"", status=503, headers={"Retry-After": "7200"}))
+    other.add("/down.rss", Route(b"", status=503, headers={"Retry-After": "7200"}))
     settings = make_settings(db_url, [{"name": "limited", "url": server.url("/limited.rss")},
-                                      {"name": "down", "url": server.url("/down.rss")}])  # fmt: skip
-    drive(settings, ManualClock(START), START + timedelta(seconds=1))
+                                      {"name": "down", "url": other.url("/down.rss")}])  # fmt: skip
+    try:
+        drive(settings, ManualClock(START), START + timedelta(seconds=1))
+    finally:
+        other.stop()
     sources = state(settings)
     assert sources["limited"].consecutive_failures == 0 and sources["down"].consecutive_failures == 1
     down_next = sources["down"].next_fetch_at
