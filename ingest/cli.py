@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)"
     )
+    run.add_argument(
+        "--due",
+        action="store_true",
+        help="only the sources whose next poll has come, like one daemon tick (workers share them)",
+    )
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON line on stdout")
     run.add_argument("--workers", type=int, metavar="N", help="extraction processes (default: one per core)")
     run.set_defaults(handler=cmd_run_once)
@@ -150,15 +155,21 @@ def open_database(settings: Settings) -> Database:
 
 
 def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
+    if args.due and args.source:
+        raise ConfigError(
+            "usage", "run-once: --due takes whatever is due; it cannot be combined with --source"
+        )
+
     def run(db: Database) -> RunSummary:
         with db.read() as session:
             _check_names(args.source, {s.name for s in source_store.all_sources(session)})
         bar = for_terminal()
         pipeline = Pipeline(settings, db, _processes(args, settings), progress=bar)
+        job = pipeline.run_due() if args.due else pipeline.run_once(args.source)
         if bar is None:
-            return asyncio.run(pipeline.run_once(args.source))
+            return asyncio.run(job)
         with bar:
-            return asyncio.run(pipeline.run_once(args.source))
+            return asyncio.run(job)
 
     summary: RunSummary = _with_db(settings, run)
     if args.json:

@@ -61,38 +61,49 @@ class CpuPool:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._executor: Executor | None = None
+        self._quarantine = asyncio.Semaphore(max(processes, 1))
+
+    def _context(self) -> multiprocessing.context.BaseContext:
+        # forkserver: workers fork from a clean process that has already imported the stages
+        # (fast start), never from this threaded one (fork would copy held locks).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["ingest.cpu"])
+        return context
 
     def _started(self) -> Executor:
         if self._executor is None:
             if self.processes == 0:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-cpu")
             else:
-                # forkserver: workers fork from a clean process that has already imported the
-                # stages (fast start), never from this threaded one (fork would copy held locks).
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["ingest.cpu"])
-                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=self._context())
         return self._executor
 
     async def run(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         assert not kwargs, "jobs take positional arguments only"
-        loop = asyncio.get_running_loop()
-        for attempt in (1, 2):
-            executor = self._started()
+        executor = self._started()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, job, *args)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory, a crash in C code) and every job in flight
+            # failed with it; nothing tells which one killed it.
+            if self._executor is executor:
+                self._executor = None
+                executor.shutdown(wait=False, cancel_futures=True)
+        return await self._run_alone(job, *args, **kwargs)
+
+    async def _run_alone(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """The second try, in a process of its own: only the job that kills its worker again is
+        lost, whatever else was running when it did."""
+        async with self._quarantine:
+            alone = ProcessPoolExecutor(max_workers=1, mp_context=self._context())
             try:
-                return await loop.run_in_executor(executor, job, *args)
+                return await asyncio.get_running_loop().run_in_executor(alone, job, *args)
             except BrokenProcessPool:
-                # A worker died (killed, out of memory, a crash in C code). Every job in flight
-                # fails with it; each gets one more try on a fresh pool, so only a job that kills
-                # its worker twice is lost.
-                if self._executor is executor:
-                    self._executor = None
-                    executor.shutdown(wait=False, cancel_futures=True)
-                if attempt == 2:
-                    raise ExtractError(
-                        "worker_crashed", "the worker process died while handling this entry"
-                    ) from None
-        raise AssertionError("unreachable")
+                raise ExtractError(
+                    "worker_crashed", "the worker process died while handling this entry"
+                ) from None
+            finally:
+                alone.shutdown(wait=False, cancel_futures=True)
 
     def close(self, wait: bool = True) -> None:
         if self._executor is not None:

@@ -13,7 +13,6 @@ import asyncio
 import signal
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -127,5 +126,6 @@ class Daemon:
             )
         except Exception:  # the leases expire by themselves; say so and go on stopping
             log.exception(
-                "leases_not_released", expire_in=str(timedelta(seconds=self.settings.fetch.timeout * 3))
+                "leases_not_released",
+                expire_by=self.pipeline.entry_lease_until(self.pipeline.clock.now()).isoformat(),
             )

@@ -16,6 +16,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -45,9 +46,9 @@ from storage.sources import DEGRADED_AFTER
 from storage.tables import Sighting, Source
 
 log = structlog.get_logger()
-CLAIM_BATCH = 32
+CLAIM_BATCH = 8  # entries of one source claimed at a time
 OUTAGE_HOSTS = 3  # network failures on this many hosts, and no answer from any: the network is down
-DUE_BATCH = 500  # sources claimed per tick at most; the rest wait for the next tick
+CLAIM_SOURCES = 4  # due sources a lane claims at a time
 
 
 @dataclass
@@ -80,18 +81,30 @@ class RunSummary:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """``host:pid:namespace:random``: unique per process, and enough to tell whether it still runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_namespace() -> str:
+    """The process-id namespace: containers sharing a host name (host networking) do not share it."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return "-"
 
 
 def is_dead_local_worker(owner: str) -> bool:
-    """Whether ``owner`` names a process on this machine that no longer exists (killed, crashed).
+    """Whether ``owner`` names a process on this machine, in our pid namespace, that no longer exists
+    (killed, crashed).
 
     Its leases can be taken over at once instead of after they expire. Workers on other machines
-    cannot be checked this way and are left to their lease's expiry.
+    or in other containers cannot be checked this way and are left to their lease's expiry.
     """
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    parts = owner.split(":")
+    if len(parts) != 4:
+        return False
+    host, pid_text, namespace, _ = parts
+    if host != socket.gethostname() or namespace != _pid_namespace() or not pid_text.isdigit():
         return False
     try:
         os.kill(int(pid_text), 0)
@@ -137,6 +150,15 @@ class Pipeline:
         schedule = settings.schedule
         self.bounds = Bounds(schedule.default_interval, schedule.min_interval, schedule.max_interval)
 
+    def source_lease_until(self, now: datetime) -> datetime:
+        """A source's lease outlives its refresh: the feed (a deadline each for it and a retried
+        hop) and the database work after it, with the margin."""
+        return now + timedelta(seconds=self.settings.fetch.timeout * 2 + self.settings.schedule.lease_margin)
+
+    def entry_lease_until(self, now: datetime) -> datetime:
+        """An entry's lease outlives its work: robots.txt, the page (with redirects) and extraction."""
+        return now + timedelta(seconds=self.settings.fetch.timeout * 3 + self.settings.schedule.lease_margin)
+
     def runtime(self) -> Runtime:
         return Runtime.open(self.settings, self.db, self.processes, self.owner, self.clock)
 
@@ -149,13 +171,24 @@ class Pipeline:
             assert summary is not None
             return summary
 
-    async def tick(self, runtime: Runtime) -> RunSummary | None:
-        """The daemon's pass: the sources that are due, and any source with entries to finish."""
+    async def run_due(self) -> RunSummary:
+        """One daemon tick as a command: the sources that are due, and the entries left to finish.
+
+        Workers started together (cron on several machines) each claim different sources.
+        """
+        async with self.runtime() as runtime:
+            await self._reap_dead_workers(runtime)
+            summary = await self.tick(runtime, always=True)
+            assert summary is not None
+            return summary
+
+    async def tick(self, runtime: Runtime, always: bool = False) -> RunSummary | None:
+        """The daemon's pass: the sources that are due, and any source with entries to finish.
+
+        None when there is nothing to do, unless ``always`` (a pass with nothing in it is recorded).
+        """
         now = self.clock.now()
-        lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
-        due = await runtime.store.write(
-            lambda session: sources.claim_due(session, self.owner, now, lease_until, DUE_BATCH)
-        )
+        due = await self._claim_due(runtime)
         enabled = await runtime.store.read(sources.enabled_sources)
         retry_delay = timedelta(seconds=self.settings.schedule.min_interval)
         with_work = await runtime.store.read(
@@ -166,11 +199,21 @@ class Pipeline:
                 max_attempts=self.settings.max_attempts,
             )
         )
-        due_ids = {source.id for source in due}
-        drain = [s for s in enabled if s.id in with_work or s.id in due_ids]
-        if not due and not drain:
+        if not due and not with_work and not always:
             return None
-        return await self.run_pass(runtime, due, drain, "daemon", retry_delay)
+        # Sources claimed later in the pass are drained too: the drain list is read after refreshing.
+        return await self.run_pass(
+            runtime, due, [s for s in enabled if s.id in with_work], "daemon", retry_delay, claim_more=True
+        )
+
+    async def _claim_due(self, runtime: Runtime) -> list[Source]:
+        """Lease a few due sources. Small batches, taken as lanes free up, share the due sources
+        fairly among workers that tick at the same moment instead of one taking them all."""
+        now = self.clock.now()
+        until = self.source_lease_until(now)
+        return await runtime.store.write(
+            lambda session: sources.claim_due(session, self.owner, now, until, CLAIM_SOURCES)
+        )
 
     async def run_pass(
         self,
@@ -179,7 +222,10 @@ class Pipeline:
         drain_these: list[Source],
         trigger: str,
         retry_delay: timedelta = timedelta(0),
+        claim_more: bool = False,
     ) -> RunSummary | None:
+        """Refresh ``refresh_these`` (and, with ``claim_more``, whatever else is due while lanes are
+        free), then drain ``drain_these`` and every source refreshed."""
         clock = time.monotonic()
         store, started = runtime.store, self.clock.now()
         run_id = await store.write(lambda session: runs.start(session, trigger, self.owner, started))
@@ -189,10 +235,13 @@ class Pipeline:
         fetch = self.settings.fetch
         slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
         work = _Pass(runtime, RunCounts(), started, slots, retry_delay)
-        self.progress.sources(len(refresh_these))
-        await _gather_logged(self._refresh(work, source) for source in refresh_these)
+        refreshed = await self._refresh_all(work, refresh_these, claim_more)
         await self._settle_network_failures(work)
-        await _gather_logged(self._drain(work, source) for source in drain_these)
+        drain = {source.id: source for source in [*drain_these, *refreshed]}
+        # Sources are drained a few at a time, each claiming small batches: a worker leases only
+        # what it is about to work on, and the rest stays free for the other workers.
+        lanes = asyncio.Semaphore(self.settings.fetch.concurrency)
+        await _gather_logged(self._drain(work, source, lanes) for source in drain.values())
         summary = RunSummary(run_id, work.counts, time.monotonic() - clock)
         finished = self.clock.now()
         await store.write(
@@ -200,6 +249,28 @@ class Pipeline:
         )
         log.info("run_finished", **summary.as_dict())
         return summary
+
+    async def _refresh_all(self, work: _Pass, first: list[Source], claim_more: bool) -> list[Source]:
+        """Refresh ``first``, all at once; with ``claim_more``, in lanes that claim more due sources
+        as they run out, until none is due. Returns every source taken."""
+        queue, taken = deque(first), list(first)
+        self.progress.sources_queued(len(first))
+
+        async def lane() -> None:
+            while not self.stopping.is_set():
+                if not queue:
+                    more = await self._claim_due(work.runtime) if claim_more else []
+                    if not more:
+                        return
+                    queue.extend(more)
+                    taken.extend(more)
+                    self.progress.sources_queued(len(more))
+                    continue
+                await self._refresh(work, queue.popleft())
+
+        lanes = self.settings.fetch.concurrency if claim_more else len(first)
+        await _gather_logged(lane() for _ in range(lanes))
+        return taken
 
     async def _reap_dead_workers(self, runtime: Runtime) -> None:
         now = self.clock.now()
@@ -235,7 +306,7 @@ class Pipeline:
             return
         with bound_contextvars(source=source.name):
             source_id, now, clock = source.id, self.clock.now(), time.monotonic()
-            lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 2 + 60)
+            lease_until = self.source_lease_until(now)
             store = work.runtime.store
             try:
                 if not await store.write(
@@ -333,9 +404,13 @@ class Pipeline:
         work.runtime.client.gate.hold(host, until)
         await work.runtime.store.write(lambda session: hosts.hold(session, host, until))
 
-    async def _drain(self, work: _Pass, source: Source) -> None:
+    async def _drain(self, work: _Pass, source: Source, lanes: asyncio.Semaphore) -> None:
         """Process the source's pending entries (new ones and any left by an earlier run)."""
         assert source.id is not None
+        async with lanes:
+            await self._drain_one(work, source)
+
+    async def _drain_one(self, work: _Pass, source: Source) -> None:
         with bound_contextvars(source=source.name):
             try:
                 reader = self._reader(work, source)
@@ -354,8 +429,7 @@ class Pipeline:
 
     def _claim(self, session: Session, work: _Pass, source_id: int) -> list[Sighting]:
         now = self.clock.now()
-        # The lease outlives the entry's work: robots.txt, the page (with redirects) and extraction.
-        lease_until = now + timedelta(seconds=self.settings.fetch.timeout * 3 + 120)
+        lease_until = self.entry_lease_until(now)
         retry_before = work.started - work.retry_delay
         return sightings.claim_pending(
             session,

@@ -10,14 +10,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 
 class Observer(Protocol):
-    def sources(self, total: int) -> None: ...
+    def sources_queued(self, count: int) -> None: ...
     def source_done(self) -> None: ...
     def entries_queued(self, count: int) -> None: ...
     def entry_done(self) -> None: ...
 
 
 class Silent:
-    def sources(self, total: int) -> None:
+    def sources_queued(self, count: int) -> None:
         return
 
     def source_done(self) -> None:
@@ -53,8 +53,9 @@ class Bar:
     def __exit__(self, *_exc: object) -> None:
         self._progress.stop()
 
-    def sources(self, total: int) -> None:
-        self._progress.update(self._sources, total=total)
+    def sources_queued(self, count: int) -> None:
+        task = self._progress.tasks[self._sources]
+        self._progress.update(self._sources, total=(task.total or 0) + count)
 
     def source_done(self) -> None:
         self._progress.advance(self._sources)

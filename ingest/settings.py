@@ -80,6 +80,9 @@ class ScheduleSettings(_Section):
     default_interval: Duration = Field(1800.0, gt=0, description="before the adaptive interval has data")
     min_interval: Duration = Field(300.0, gt=0)
     max_interval: Duration = Field(86400.0, gt=0)
+    lease_margin: Duration = Field(
+        120.0, gt=0, description="a claimed source or entry is leased for its fetch deadlines plus this"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ScheduleSettings:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
@@ -53,6 +53,16 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def serialize(session: Session, key: int) -> None:
+    """Queue this transaction behind any other holding ``key`` until it ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite needs none: its write transactions
+    already run one at a time (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def make_engine(url: str) -> Engine:

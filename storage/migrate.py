@@ -38,8 +38,8 @@ def current(db: Database) -> str | None:
         raise StorageError(f"cannot open the database {db.url}: {exc.orig}") from None
 
 
-def upgrade(db: Database, only_if_empty: bool = False) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after).
+def upgrade(db: Database, only_if_empty: bool = False, target: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to the newest revision (or ``target``, an older one); returns (before, after).
 
     Everything is decided inside one locked transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
     advisory lock), so processes starting together on a new database queue up: the first creates
@@ -54,8 +54,8 @@ def upgrade(db: Database, only_if_empty: bool = False) -> tuple[str | None, str]
         if only_if_empty and before != head():
             _refuse_unless_empty(db, connection, before)
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    return before, head()
+        command.upgrade(config, target)
+    return before, head() if target == "head" else target
 
 
 def _refuse_unless_empty(db: Database, connection: Connection, revision: str | None) -> None:

@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlmodel import Session, col, select
 
+from storage.db import serialize
 from storage.tables import Source
 from storage.upsert import affected
 
 # After this many failures in a row a source is "degraded": still polled, at the longest interval.
 DEGRADED_AFTER = 10
+_SYNC_LOCK_KEY = 4_152_773_002  # any fixed number (storage.migrate's is ..._001)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +71,10 @@ def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "
     """Make the table match the declarations: add, update, and disable (never delete) the removed.
 
     A source that moved (permanent redirects) keeps its new address while its declaration stays the
-    same; a changed declaration wins.
+    same; a changed declaration wins. Workers starting together take turns (the second finds the
+    first's rows), instead of both inserting the same source.
     """
+    serialize(session, _SYNC_LOCK_KEY)
     existing = {source.name: source for source in session.exec(select(Source)).all()}
     declared = {spec.name for spec in specs}
     for spec in specs:

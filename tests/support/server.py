@@ -101,6 +101,11 @@ class LoopbackServer:
                 relative = path.relative_to(root).as_posix()
                 self.add(prefix + relative, Route(path.read_bytes(), content_type=types.get(path.suffix, "")))
 
+    def hit_counts(self) -> Counter[str]:
+        """A copy of the requests per path so far (the server keeps counting)."""
+        with self._lock:
+            return Counter(self.hits)
+
     def requests_to(self, path: str) -> list[Seen]:
         with self._lock:
             return [r for r in self.requests if r.path == path]

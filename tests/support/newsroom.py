@@ -1,0 +1,161 @@
+"""Many feeds on loopback that publish in rounds: for tests and benchmarks of several workers.
+
+Feed ``i`` lives at ``/feeds/{i}.xml``; each round adds ``per_round`` items to every feed, each
+linking to a page of its own with text no other page shares (so no two are near-duplicates).
+The server counts every request, so a test can tell how often each feed and page was fetched.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+
+from tests.support.server import LoopbackServer, Route, Seen
+
+_WORDS = [
+    "council",
+    "budget",
+    "river",
+    "bridge",
+    "school",
+    "harbour",
+    "market",
+    "festival",
+    "library",
+    "station",
+    "farmers",
+    "election",
+    "court",
+    "hospital",
+    "museum",
+    "railway",
+    "police",
+    "weather",
+    "storm",
+    "flood",
+    "football",
+    "orchestra",
+    "theatre",
+    "housing",
+    "energy",
+    "water",
+    "road",
+    "mayor",
+    "minister",
+    "union",
+    "teachers",
+    "nurses",
+    "students",
+    "workers",
+    "residents",
+    "visitors",
+    "garden",
+    "forest",
+    "tunnel",
+    "airport",
+    "ferry",
+    "clinic",
+    "bakery",
+    "factory",
+    "vineyard",
+    "quarry",
+    "observatory",
+]
+
+
+def story(number: int) -> tuple[str, str]:
+    """A title and three paragraphs unique to ``number``."""
+    rng = random.Random(number)
+    title = f"Dispatch {number}: the {rng.choice(_WORDS)} and the {rng.choice(_WORDS)}"
+    paragraphs = []
+    for p in range(3):
+        sentences = [
+            f"In note {number}.{p}.{s} the {' '.join(rng.choice(_WORDS) for _ in range(14))} "
+            f"agreed on day {rng.randint(1, 28)}."
+            for s in range(4)
+        ]
+        paragraphs.append(" ".join(sentences))
+    return title, "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+def page(number: int) -> bytes:
+    title, paragraphs = story(number)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>'
+        '<nav><a href="/">Home</a> <a href="/local">Local</a></nav>'
+        f"<main><article><h1>{title}</h1>{paragraphs}</article></main><footer>The Loopback Times</footer>"
+        "</body></html>"
+    ).encode()
+
+
+class Newsroom:
+    def __init__(self, feeds: int, per_round: int, page_delay: float = 0.0, host: str = "127.0.0.1") -> None:
+        self.feeds, self.per_round, self.page_delay = feeds, per_round, page_delay
+        self.round = 0
+        self.server = LoopbackServer(host).start()
+        for feed in range(feeds):
+            self.server.add(self.feed_path(feed), self._feed)
+
+    @staticmethod
+    def feed_path(feed: int) -> str:
+        return f"/feeds/{feed}.xml"
+
+    def feed_url(self, feed: int) -> str:
+        return self.server.url(self.feed_path(feed))
+
+    def article_number(self, feed: int, round_: int, k: int) -> int:
+        return (feed * 1000 + round_) * 10 + k
+
+    def page_path(self, number: int) -> str:
+        return f"/a/{number}.html"
+
+    def next_round(self) -> None:
+        """Publish ``per_round`` more items in every feed."""
+        self.round += 1
+        for feed in range(self.feeds):
+            for k in range(self.per_round):
+                number = self.article_number(feed, self.round, k)
+                self.server.add(self.page_path(number), Route(page(number), delay=self.page_delay))
+
+    def published(self) -> set[str]:
+        """Every page URL published so far."""
+        return {
+            self.server.url(self.page_path(self.article_number(feed, r, k)))
+            for feed in range(self.feeds)
+            for r in range(1, self.round + 1)
+            for k in range(self.per_round)
+        }
+
+    def hits(self) -> Counter[str]:
+        return self.server.hit_counts()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def _feed(self, seen: Seen) -> Route:
+        feed = int(seen.path.rsplit("/", 1)[1].split(".")[0])
+        items = []
+        for r in range(1, self.round + 1):
+            for k in range(self.per_round):
+                number = self.article_number(feed, r, k)
+                title, _ = story(number)
+                items.append(
+                    f"<item><title>{title}</title><link>{self.page_path(number)}</link>"
+                    f"<guid>n-{number}</guid></item>"
+                )
+        body = (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Feed</title><link>/</link>'
+            f"<description>d</description>{''.join(items)}</channel></rss>"
+        )
+        return Route(body.encode(), content_type="application/rss+xml")
+
+    def slow_feed(self, delay: float) -> Callable[[Seen], Route]:
+        """The feed handler, answering after ``delay`` seconds."""
+
+        def answer(seen: Seen) -> Route:
+            route = self._feed(seen)
+            route.delay = delay
+            return route
+
+        return answer
