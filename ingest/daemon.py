@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from ingest.errors import ConfigError
+from ingest.monitor import Heartbeat, Monitor
 from ingest.pipeline import Pipeline, RunCounts
 from ingest.runtime import Runtime
 from storage import leases
@@ -43,6 +45,8 @@ class Daemon:
         self.counts = DaemonCounts()
         self._stopping = asyncio.Event()
         self._current: asyncio.Task[None] | None = None
+        self.heartbeat = Heartbeat(self.settings.schedule.tick)
+        self.monitor: Monitor | None = None
 
     def stop(self, why: str = "requested") -> None:
         if not self._stopping.is_set():
@@ -51,6 +55,7 @@ class Daemon:
             self.pipeline.stopping.set()  # the pass in flight starts nothing new
 
     async def run(self) -> DaemonCounts:
+        self._listen()  # first: a listener that cannot bind is a config error, before anything starts
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,16 +82,33 @@ class Daemon:
             await self._finish_current()
             await self._release(runtime)
             await runtime.close(wait=False)
+            if self.monitor is not None:
+                self.monitor.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         log.info("daemon_stopped", uptime_s=round(time.monotonic() - started, 1), **asdict(self.counts))
         return self.counts
+
+    def _listen(self) -> None:
+        address = self.settings.daemon.http_listen
+        if not address:
+            return
+        self.monitor = Monitor(address, self.pipeline.db, self.heartbeat)
+        try:
+            self.monitor.start()
+        except OSError as exc:
+            self.monitor = None
+            raise ConfigError(
+                "http_listen",
+                f"daemon.http_listen = {address!r}: cannot listen there ({exc.strerror or exc})",
+            ) from None
 
     async def _tick(self, runtime: Runtime) -> None:
         if self._stopping.is_set():
             return
         self.counts.ticks += 1
         self._current = asyncio.current_task()
+        self.heartbeat.tick_started()
         try:
             summary = await self.pipeline.tick(runtime)
         except asyncio.CancelledError:
@@ -97,6 +119,7 @@ class Daemon:
             return
         finally:
             self._current = None
+            self.heartbeat.tick_ended()
         if summary is not None:
             self._count(summary.counts)
 

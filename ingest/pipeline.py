@@ -46,7 +46,8 @@ from storage.sources import DEGRADED_AFTER
 from storage.tables import Sighting, Source
 
 log = structlog.get_logger()
-CLAIM_BATCH = 8  # entries of one source claimed at a time
+CLAIM_BATCH = 4  # entries of one source claimed at a time
+WAIT_FOR_OTHERS_S = 0.2  # run-once --due: how often to look again while others refresh
 OUTAGE_HOSTS = 3  # network failures on this many hosts, and no answer from any: the network is down
 CLAIM_SOURCES = 4  # due sources a lane claims at a time
 
@@ -128,6 +129,7 @@ class _Pass:
     network_reached: bool = False  # some host answered (even with an error) this pass
     paused: set[int] = field(default_factory=set)  # sources whose host asked for a pause this pass
     readers: dict[int, SourceReader] = field(default_factory=dict)
+    claimed: int = 0  # entries claimed so far this pass
 
 
 class Pipeline:
@@ -178,11 +180,23 @@ class Pipeline:
         """
         async with self.runtime() as runtime:
             await self._reap_dead_workers(runtime)
-            summary = await self.tick(runtime, always=True)
+            while not self.stopping.is_set():
+                summary = await self.tick(runtime, trigger="run-once")
+                if summary is not None:
+                    return summary
+                # Nothing free yet; another worker refreshing sources now is about to queue entries.
+                if not await runtime.store.read(
+                    partial(sources.refreshing_elsewhere, owner=self.owner, now=self.clock.now())
+                ):
+                    break
+                await asyncio.sleep(WAIT_FOR_OTHERS_S)
+            summary = await self.tick(runtime, always=True, trigger="run-once")
             assert summary is not None
             return summary
 
-    async def tick(self, runtime: Runtime, always: bool = False) -> RunSummary | None:
+    async def tick(
+        self, runtime: Runtime, always: bool = False, trigger: str = "daemon"
+    ) -> RunSummary | None:
         """The daemon's pass: the sources that are due, and any source with entries to finish.
 
         None when there is nothing to do, unless ``always`` (a pass with nothing in it is recorded).
@@ -203,7 +217,7 @@ class Pipeline:
             return None
         # Sources claimed later in the pass are drained too: the drain list is read after refreshing.
         return await self.run_pass(
-            runtime, due, [s for s in enabled if s.id in with_work], "daemon", retry_delay, claim_more=True
+            runtime, due, [s for s in enabled if s.id in with_work], trigger, retry_delay, claim_more=True
         )
 
     async def _claim_due(self, runtime: Runtime) -> list[Source]:
@@ -225,7 +239,8 @@ class Pipeline:
         claim_more: bool = False,
     ) -> RunSummary | None:
         """Refresh ``refresh_these`` (and, with ``claim_more``, whatever else is due while lanes are
-        free), then drain ``drain_these`` and every source refreshed."""
+        free), then drain ``drain_these`` and every source refreshed (and, with ``claim_more``, any
+        source whose entries became free meanwhile: queued by other workers, or given back)."""
         clock = time.monotonic()
         store, started = runtime.store, self.clock.now()
         run_id = await store.write(lambda session: runs.start(session, trigger, self.owner, started))
@@ -241,7 +256,9 @@ class Pipeline:
         # Sources are drained a few at a time, each claiming small batches: a worker leases only
         # what it is about to work on, and the rest stays free for the other workers.
         lanes = asyncio.Semaphore(self.settings.fetch.concurrency)
-        await _gather_logged(self._drain(work, source, lanes) for source in drain.values())
+        claimed = await self._drain_all(work, list(drain.values()), lanes)
+        while claim_more and claimed and not self.stopping.is_set():
+            claimed = await self._drain_all(work, await self._with_free_work(work), lanes)
         summary = RunSummary(run_id, work.counts, time.monotonic() - clock)
         finished = self.clock.now()
         await store.write(
@@ -404,6 +421,25 @@ class Pipeline:
         work.runtime.client.gate.hold(host, until)
         await work.runtime.store.write(lambda session: hosts.hold(session, host, until))
 
+    async def _drain_all(self, work: _Pass, these: list[Source], lanes: asyncio.Semaphore) -> int:
+        """Drain ``these``; how many entries were claimed."""
+        before = work.claimed
+        await _gather_logged(self._drain(work, source, lanes) for source in these)
+        return work.claimed - before
+
+    async def _with_free_work(self, work: _Pass) -> list[Source]:
+        now = self.clock.now()
+        with_work = await work.runtime.store.read(
+            partial(
+                sightings.sources_with_work,
+                now=now,
+                retry_before=work.started - work.retry_delay,
+                max_attempts=self.settings.max_attempts,
+            )
+        )
+        enabled = await work.runtime.store.read(sources.enabled_sources)
+        return [s for s in enabled if s.id in with_work and s.id not in work.paused]
+
     async def _drain(self, work: _Pass, source: Source, lanes: asyncio.Semaphore) -> None:
         """Process the source's pending entries (new ones and any left by an earlier run)."""
         assert source.id is not None
@@ -417,6 +453,7 @@ class Pipeline:
                 while not self._stopped(work, source) and (
                     batch := await work.runtime.store.write(lambda s: self._claim(s, work, source.id or 0))
                 ):
+                    work.claimed += len(batch)
                     self.progress.entries_queued(len(batch))
                     await asyncio.gather(*(self._entry(work, sighting, reader, source) for sighting in batch))
             except Exception as exc:  # the database, most likely: the next pass picks the entries up

@@ -54,6 +54,20 @@ def _resolve_path(value: Path) -> Path:
     return value.expanduser().resolve()
 
 
+def split_listen(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9108`` for IPv6) as (host, port); ValueError naming the problem."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not host:port (e.g. 127.0.0.1:9108)")
+    return host.strip("[]"), int(port)
+
+
+def _check_listen(address: str) -> str:
+    if address:
+        split_listen(address)
+    return address
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,7 +107,9 @@ class ScheduleSettings(_Section):
 
 class DaemonSettings(_Section):
     shutdown_grace: Duration = Field(30.0, ge=0, description="SIGTERM: time for in-flight work")
-    http_listen: str = Field("", description='e.g. "127.0.0.1:9108"; off when empty')
+    http_listen: Annotated[str, AfterValidator(_check_listen)] = Field(
+        "", description='e.g. "127.0.0.1:9108": /metrics, /healthz, /readyz; off when empty'
+    )
 
 
 class NormalizeSettings(_Section):

@@ -35,7 +35,7 @@ class Store:
             return work(session)
 
     def _read(self, work: Callable[[Session], R]) -> R:
-        with self.db.read() as session:
+        with self.db.read(snapshot=False) as session:  # one-query lookups mostly
             return work(session)
 
     def close(self, wait: bool = True) -> None:

@@ -19,6 +19,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+PG_CONNECT_TIMEOUT_S = 10
+PG_POOL_RECYCLE_S = 1800  # reconnect before idle connections are cut by firewalls and proxies
 _READONLY = "ingest_readonly"
 
 
@@ -42,14 +44,40 @@ class Database:
             yield session
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reads only: on SQLite it takes no write lock."""
-        connection = self.engine.connect().execution_options(**{_READONLY: True})
+    def read(self, snapshot: bool = True) -> Iterator[Session]:
+        """A session for reads only: on SQLite it takes no write lock.
+
+        ``snapshot=False`` (PostgreSQL): no transaction around the reads, each statement sees what
+        is committed when it runs; it saves the BEGIN and COMMIT round trips of the pipeline's
+        many one-query lookups. Keep the default for anything that reads several statements as
+        one picture or streams with a server-side cursor.
+        """
+        options: dict[str, Any] = {_READONLY: True}
+        if not snapshot and not self.is_sqlite:
+            options["isolation_level"] = "AUTOCOMMIT"
+        connection = self.engine.connect().execution_options(**options)
         try:
             with Session(bind=connection, expire_on_commit=False) as session, session.begin():
                 yield session
         finally:
             connection.close()
+
+    def problem(self) -> str | None:
+        """Why the database cannot be used right now (a readiness check), or None when it can.
+
+        A pooled connection to a server that went away fails here and is discarded (the next
+        check connects afresh); a database file that was removed shows too.
+        """
+        database = self.engine.url.database
+        if self.is_sqlite and database and database != ":memory:" and not Path(database).exists():
+            return f"the database file {database} is missing"
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error: the answer is "not ready", with the reason
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            return f"{type(exc).__name__}: {first_line}"
+        return None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,7 +103,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     try:
-        return create_engine(url, pool_pre_ping=True)
+        # A server that does not answer must not hang a worker (or a readiness check) for minutes.
+        # No pre-ping: it would cost a round trip per transaction, and the pipeline makes several
+        # per article. After a server restart a pooled connection fails once, is discarded by
+        # SQLAlchemy, and the work it carried is retried like any other failure.
+        return create_engine(
+            url, pool_recycle=PG_POOL_RECYCLE_S, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        )
     except Exception as exc:  # a missing driver or a malformed URL
         raise StorageError(f"cannot use database_url {url!r}: {exc}") from None
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import serialize
@@ -138,6 +138,16 @@ def _lease_free(now: datetime, owner: str | None = None) -> ColumnElement[bool]:
     if owner is not None:
         conditions.append(col(Source.lease_owner) == owner)
     return or_(*conditions)
+
+
+def refreshing_elsewhere(session: Session, owner: str, now: datetime) -> int:
+    """Sources another worker holds a live lease on: refreshes in flight elsewhere."""
+    query = select(func.count()).where(
+        col(Source.lease_owner).is_not(None),
+        col(Source.lease_owner) != owner,
+        col(Source.lease_expires_at) > now,
+    )
+    return int(session.exec(query).one())
 
 
 def try_lease(session: Session, source_id: int, owner: str, now: datetime, until: datetime) -> bool:

@@ -13,85 +13,74 @@ from collections.abc import Callable
 
 from tests.support.server import LoopbackServer, Route, Seen
 
-_WORDS = [
-    "council",
-    "budget",
-    "river",
-    "bridge",
-    "school",
-    "harbour",
-    "market",
-    "festival",
-    "library",
-    "station",
-    "farmers",
-    "election",
-    "court",
-    "hospital",
-    "museum",
-    "railway",
-    "police",
-    "weather",
-    "storm",
-    "flood",
-    "football",
-    "orchestra",
-    "theatre",
-    "housing",
-    "energy",
-    "water",
-    "road",
-    "mayor",
-    "minister",
-    "union",
-    "teachers",
-    "nurses",
-    "students",
-    "workers",
-    "residents",
-    "visitors",
-    "garden",
-    "forest",
-    "tunnel",
-    "airport",
-    "ferry",
-    "clinic",
-    "bakery",
-    "factory",
-    "vineyard",
-    "quarry",
-    "observatory",
-]
+_WORDS = ["council", "budget", "river", "bridge", "school", "harbour", "market", "festival", "library",
+          "station", "farmers", "election", "court", "hospital", "museum", "railway", "police", "weather",
+          "storm", "flood", "football", "orchestra", "theatre", "housing", "energy", "water", "road"]  # fmt: skip
+# Invented words widen the vocabulary to what real reporting uses, so that two unrelated stories
+# share no more word pairs than real ones do (a few dozen words would make everything look alike).
+_SYLLABLES = ["ba", "ko", "ri", "ten", "mul", "sa", "vo", "dre", "pin", "ga", "lu", "shi", "mar", "tol"]
+_VOCABULARY = _WORDS + [a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES[:10]]
 
 
-def story(number: int) -> tuple[str, str]:
-    """A title and three paragraphs unique to ``number``."""
+def story(number: int, paragraphs: int = 3) -> tuple[str, str]:
+    """A title and ``paragraphs`` paragraphs unique to ``number``."""
     rng = random.Random(number)
     title = f"Dispatch {number}: the {rng.choice(_WORDS)} and the {rng.choice(_WORDS)}"
-    paragraphs = []
-    for p in range(3):
+    body = []
+    for p in range(paragraphs):
         sentences = [
-            f"In note {number}.{p}.{s} the {' '.join(rng.choice(_WORDS) for _ in range(14))} "
-            f"agreed on day {rng.randint(1, 28)}."
+            f"{' '.join(rng.choice(_VOCABULARY) for _ in range(14)).capitalize()} {number}-{p}-{s}."
             for s in range(4)
         ]
-        paragraphs.append(" ".join(sentences))
-    return title, "".join(f"<p>{p}</p>" for p in paragraphs)
+        body.append(" ".join(sentences))
+    return title, "".join(f"<p>{p}</p>" for p in body)
 
 
-def page(number: int) -> bytes:
-    title, paragraphs = story(number)
+def _chrome(number: int) -> tuple[str, str]:
+    """What a real news page wraps around its article: menus, teasers, a long footer."""
+    menu = "".join(
+        f'<li class="menu-item"><div class="wrap"><a href="/section/{i}"><span>Section {i}</span></a></div></li>'
+        for i in range(300)
+    )
+    teasers = "".join(
+        f'<div class="teaser"><a href="/a/{number + i}.html"><img src="/img/{i}.jpg" alt="">'
+        f"<h3>Another headline number {i}</h3></a><p>A short teaser line for story {i}.</p></div>"
+        for i in range(1, 150)
+    )
+    footer = "".join(f'<div class="col"><a href="/about/{i}">About link {i}</a></div>' for i in range(200))
+    head = f'<header><nav><ul class="menu">{menu}</ul></nav><div class="ad">Advertisement</div></header>'
+    tail = (
+        f'<aside class="related"><h2>Most read</h2>{teasers}</aside>'
+        f'<footer><p>The Loopback Times</p><div class="links">{footer}</div><p>© 2026</p></footer>'
+    )
+    return head, tail
+
+
+def page(number: int, paragraphs: int = 3, chrome: bool = False) -> bytes:
+    """The article page; with ``chrome``, inside the weight of a real news site's template."""
+    title, body = story(number, paragraphs)
+    head, tail = (
+        _chrome(number) if chrome else ('<nav><a href="/">Home</a> <a href="/local">Local</a></nav>', "")
+    )
     return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>'
-        '<nav><a href="/">Home</a> <a href="/local">Local</a></nav>'
-        f"<main><article><h1>{title}</h1>{paragraphs}</article></main><footer>The Loopback Times</footer>"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body>{head}'
+        f"<main><article><h1>{title}</h1>{body}</article></main>{tail}<footer>The Loopback Times</footer>"
         "</body></html>"
     ).encode()
 
 
 class Newsroom:
-    def __init__(self, feeds: int, per_round: int, page_delay: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        feeds: int,
+        per_round: int,
+        page_delay: float = 0.0,
+        host: str = "127.0.0.1",
+        real_pages: bool = False,
+    ) -> None:
         self.feeds, self.per_round, self.page_delay = feeds, per_round, page_delay
+        # real_pages: longer articles inside a heavy template, costing trafilatura what real pages do
+        self.page_shape = {"paragraphs": 10, "chrome": True} if real_pages else {}
         self.round = 0
         self.server = LoopbackServer(host).start()
         for feed in range(feeds):
@@ -116,7 +105,8 @@ class Newsroom:
         for feed in range(self.feeds):
             for k in range(self.per_round):
                 number = self.article_number(feed, self.round, k)
-                self.server.add(self.page_path(number), Route(page(number), delay=self.page_delay))
+                body = page(number, **self.page_shape)
+                self.server.add(self.page_path(number), Route(body, delay=self.page_delay))
 
     def published(self) -> set[str]:
         """Every page URL published so far."""
@@ -139,7 +129,7 @@ class Newsroom:
         for r in range(1, self.round + 1):
             for k in range(self.per_round):
                 number = self.article_number(feed, r, k)
-                title, _ = story(number)
+                title, _ = story(number, 1)
                 items.append(
                     f"<item><title>{title}</title><link>{self.page_path(number)}</link>"
                     f"<guid>n-{number}</guid></item>"

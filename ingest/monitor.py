@@ -1,0 +1,116 @@
+"""The daemon's HTTP listener (``daemon.http_listen``): ``/healthz``, ``/readyz`` and ``/metrics``.
+
+- ``/healthz`` — the process is alive and serving: 200.
+- ``/readyz`` — the database answers and the scheduler ticked within the last three ticks (or a
+  pass is running): 200; otherwise 503 with the reasons, one a line.
+- ``/metrics`` — Prometheus text format, from prometheus-client's registry.
+
+It is a small WSGI app on the standard library's server, in a thread of its own: a scrape or a
+probe never waits for the event loop, and a busy loop never makes the daemon look dead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import structlog
+from prometheus_client import make_wsgi_app
+
+from ingest.settings import split_listen
+from storage.db import Database
+
+log = structlog.get_logger()
+StartResponse = Callable[..., Any]
+TICKS_BEFORE_UNREADY = 3
+
+
+class Heartbeat:
+    """When the scheduler last ticked, and whether a pass is running now."""
+
+    def __init__(self, tick_s: float) -> None:
+        self.tick_s = tick_s
+        self._last_tick = time.monotonic()
+        self._passes = 0
+        self._lock = threading.Lock()
+
+    def tick_started(self) -> None:
+        with self._lock:
+            self._last_tick = time.monotonic()
+            self._passes += 1
+
+    def tick_ended(self) -> None:
+        with self._lock:
+            self._last_tick = time.monotonic()
+            self._passes -= 1
+
+    def problem(self) -> str | None:
+        with self._lock:
+            quiet = time.monotonic() - self._last_tick
+            running = self._passes > 0
+        if running or quiet <= TICKS_BEFORE_UNREADY * self.tick_s:
+            return None
+        return f"the scheduler has not ticked for {quiet:.0f}s (tick is {self.tick_s:g}s)"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # probes every few seconds would drown the structured log
+
+
+class _Server(WSGIServer):
+    daemon_threads = True
+
+
+class Monitor:
+    def __init__(self, address: str, db: Database, heartbeat: Heartbeat) -> None:
+        self.address = address
+        self.db = db
+        self.heartbeat = heartbeat
+        self._metrics = make_wsgi_app()
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind exactly where configured; OSError (address in use, not ours) goes to the caller."""
+        host, port = split_listen(self.address)
+        self._server = make_server(host, port, self._app, server_class=_Server, handler_class=_Quiet)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ingest-http", daemon=True)
+        self._thread.start()
+        log.info("http_listening", address=self.address, port=self.port)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            return _text(start_response, "200 OK", "ok\n")
+        if path == "/readyz":
+            problems = [p for p in (self.db.problem(), self.heartbeat.problem()) if p is not None]
+            if problems:
+                return _text(start_response, "503 Service Unavailable", "".join(f"{p}\n" for p in problems))
+            return _text(start_response, "200 OK", "ready\n")
+        if path == "/metrics":
+            result: Iterable[bytes] = self._metrics(environ, start_response)
+            return result
+        return _text(start_response, "404 Not Found", "try /healthz, /readyz or /metrics\n")
+
+
+def _text(start_response: StartResponse, status: str, body: str) -> list[bytes]:
+    data = body.encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
