@@ -22,11 +22,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import structlog
+
 from ingest.clock import Clock
 from ingest.errors import FetchError, HTTPStatusError, IngestError
 from ingest.urls import host_of
 from storage.hosts import Turn
 
+log = structlog.get_logger()
 # A pause shorter than this ("Retry-After: 0", a date already past) still waits this long: work put
 # off for a pause must not come straight back and ask again.
 MIN_PAUSE = 30.0
@@ -88,6 +91,9 @@ class HostGate:
         if self._ledger is not None:
             await self._space_shared(host, delay)
             return
+        await self._space_locally(host, delay)
+
+    async def _space_locally(self, host: str, delay: float) -> None:
         while True:
             now = time.monotonic()
             start = self._next_start.get(host, now)
@@ -98,7 +104,12 @@ class HostGate:
 
     async def _space_shared(self, host: str, delay: float) -> None:
         assert self._ledger is not None
-        turn = await self._ledger(host, delay)
+        try:
+            turn = await self._ledger(host, delay)
+        except Exception as exc:  # the database, not the host: never the source's or entry's fault
+            log.warning("host_turn_unbooked", host=host, error=f"{type(exc).__name__}: {exc}"[:300])
+            await self._space_locally(host, delay)
+            return
         if turn.held_until is not None:
             self.hold(host, turn.held_until)
             self._refuse_if_held(host)

@@ -11,9 +11,11 @@ probe never waits for the event loop, and a busy loop never makes the daemon loo
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -26,6 +28,7 @@ from storage.db import Database
 log = structlog.get_logger()
 StartResponse = Callable[..., Any]
 TICKS_BEFORE_UNREADY = 3
+MAX_PASS_S = 3600.0  # a pass running longer than this is stuck, not busy
 
 
 class Heartbeat:
@@ -51,18 +54,29 @@ class Heartbeat:
         with self._lock:
             quiet = time.monotonic() - self._last_tick
             running = self._passes > 0
+        if running and quiet > MAX_PASS_S:
+            return f"a pass has been running for {quiet:.0f}s"
         if running or quiet <= TICKS_BEFORE_UNREADY * self.tick_s:
             return None
         return f"the scheduler has not ticked for {quiet:.0f}s (tick is {self.tick_s:g}s)"
 
 
 class _Quiet(WSGIRequestHandler):
+    timeout = 5  # a client that connects and says nothing is dropped, not waited for
+
     def log_message(self, format: str, *args: Any) -> None:
         return  # probes every few seconds would drown the structured log
 
 
-class _Server(WSGIServer):
+class _Server(ThreadingMixIn, WSGIServer):
+    """One thread per request: a slow or silent client never holds up the next probe."""
+
     daemon_threads = True
+    block_on_close = False  # stopping does not wait for requests in flight
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 class Monitor:
@@ -77,7 +91,8 @@ class Monitor:
     def start(self) -> None:
         """Bind exactly where configured; OSError (address in use, not ours) goes to the caller."""
         host, port = split_listen(self.address)
-        self._server = make_server(host, port, self._app, server_class=_Server, handler_class=_Quiet)
+        server_class = _Server6 if ":" in host else _Server
+        self._server = make_server(host, port, self._app, server_class=server_class, handler_class=_Quiet)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ingest-http", daemon=True)
         self._thread.start()
         log.info("http_listening", address=self.address, port=self.port)
@@ -88,8 +103,9 @@ class Monitor:
         return int(self._server.server_address[1])
 
     def stop(self) -> None:
+        """Stop serving; returns at once (within one poll interval of the serving loop)."""
         if self._server is not None:
-            self._server.shutdown()
+            self._server.shutdown()  # ends serve_forever; requests in flight finish in their threads
             self._server.server_close()
             self._server = None
 

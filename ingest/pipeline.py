@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -180,14 +180,15 @@ class Pipeline:
         """
         async with self.runtime() as runtime:
             await self._reap_dead_workers(runtime)
+            give_up = time.monotonic() + self.settings.schedule.tick
             while not self.stopping.is_set():
                 summary = await self.tick(runtime, trigger="run-once")
                 if summary is not None:
                     return summary
-                # Nothing free yet; another worker refreshing sources now is about to queue entries.
-                if not await runtime.store.read(
-                    partial(sources.refreshing_elsewhere, owner=self.owner, now=self.clock.now())
-                ):
+                # Nothing free yet; another worker refreshing sources now is about to queue
+                # entries. Wait for it a tick at most: its lease may belong to a dead worker.
+                elsewhere = partial(sources.refreshing_elsewhere, owner=self.owner, now=self.clock.now())
+                if time.monotonic() > give_up or not await runtime.store.read(elsewhere):
                     break
                 await asyncio.sleep(WAIT_FOR_OTHERS_S)
             summary = await self.tick(runtime, always=True, trigger="run-once")
@@ -201,6 +202,7 @@ class Pipeline:
 
         None when there is nothing to do, unless ``always`` (a pass with nothing in it is recorded).
         """
+        await self._reap_dead_workers(runtime)  # a predecessor on this machine that was killed
         now = self.clock.now()
         due = await self._claim_due(runtime)
         enabled = await runtime.store.read(sources.enabled_sources)
@@ -220,13 +222,15 @@ class Pipeline:
             runtime, due, [s for s in enabled if s.id in with_work], trigger, retry_delay, claim_more=True
         )
 
-    async def _claim_due(self, runtime: Runtime) -> list[Source]:
+    async def _claim_due(
+        self, runtime: Runtime, due_by: datetime | None = None, exclude: Collection[int] = ()
+    ) -> list[Source]:
         """Lease a few due sources. Small batches, taken as lanes free up, share the due sources
         fairly among workers that tick at the same moment instead of one taking them all."""
         now = self.clock.now()
         until = self.source_lease_until(now)
         return await runtime.store.write(
-            lambda session: sources.claim_due(session, self.owner, now, until, CLAIM_SOURCES)
+            lambda session: sources.claim_due(session, self.owner, now, until, CLAIM_SOURCES, due_by, exclude)
         )
 
     async def run_pass(
@@ -250,13 +254,22 @@ class Pipeline:
         fetch = self.settings.fetch
         slots = asyncio.Semaphore(fetch.concurrency + 2 * max(self.processes, 1))
         work = _Pass(runtime, RunCounts(), started, slots, retry_delay)
-        refreshed = await self._refresh_all(work, refresh_these, claim_more)
-        await self._settle_network_failures(work)
-        drain = {source.id: source for source in [*drain_these, *refreshed]}
         # Sources are drained a few at a time, each claiming small batches: a worker leases only
-        # what it is about to work on, and the rest stays free for the other workers.
+        # what it is about to work on, and the rest stays free for the other workers. A source's
+        # drain starts as soon as its refresh ends: one slow feed does not hold up the others' pages.
         lanes = asyncio.Semaphore(self.settings.fetch.concurrency)
-        claimed = await self._drain_all(work, list(drain.values()), lanes)
+        refreshing = {source.id for source in refresh_these}
+        async with asyncio.TaskGroup() as drains:
+
+            def drain(source: Source) -> None:
+                drains.create_task(_logged(self._drain(work, source, lanes)))
+
+            for source in drain_these:
+                if source.id not in refreshing:
+                    drain(source)
+            await self._refresh_all(work, refresh_these, claim_more, then=drain)
+            await self._settle_network_failures(work)
+        claimed = work.claimed
         while claim_more and claimed and not self.stopping.is_set():
             claimed = await self._drain_all(work, await self._with_free_work(work), lanes)
         summary = RunSummary(run_id, work.counts, time.monotonic() - clock)
@@ -267,27 +280,33 @@ class Pipeline:
         log.info("run_finished", **summary.as_dict())
         return summary
 
-    async def _refresh_all(self, work: _Pass, first: list[Source], claim_more: bool) -> list[Source]:
+    async def _refresh_all(
+        self, work: _Pass, first: list[Source], claim_more: bool, then: Callable[[Source], None]
+    ) -> None:
         """Refresh ``first``, all at once; with ``claim_more``, in lanes that claim more due sources
-        as they run out, until none is due. Returns every source taken."""
-        queue, taken = deque(first), list(first)
+        as they run out, until none is due. ``then`` is called with each source once refreshed."""
+        queue = deque(first)
+        taken = {source.id for source in first if source.id is not None}
         self.progress.sources_queued(len(first))
 
         async def lane() -> None:
             while not self.stopping.is_set():
                 if not queue:
-                    more = await self._claim_due(work.runtime) if claim_more else []
+                    # Only what was due when the pass began, and never twice in one pass: the
+                    # refresh phase ends even when sources fall due as fast as lanes poll them.
+                    more = await self._claim_due(work.runtime, work.started, taken) if claim_more else []
                     if not more:
                         return
+                    taken.update(source.id for source in more if source.id is not None)
                     queue.extend(more)
-                    taken.extend(more)
                     self.progress.sources_queued(len(more))
                     continue
-                await self._refresh(work, queue.popleft())
+                source = queue.popleft()
+                await self._refresh(work, source)
+                then(source)
 
         lanes = self.settings.fetch.concurrency if claim_more else len(first)
         await _gather_logged(lane() for _ in range(lanes))
-        return taken
 
     async def _reap_dead_workers(self, runtime: Runtime) -> None:
         now = self.clock.now()
@@ -339,7 +358,8 @@ class Pipeline:
                 await self._refresh_failed(work, source, _as_ingest_error(exc), now, clock)
                 return
             counts = work.counts
-            work.network_reached = work.network_reached or source.kind == "feed"
+            if source.kind == "feed":
+                await self._network_answered(work)
             if done.status == "not_modified":
                 counts.sources_not_modified += 1
             else:
@@ -364,13 +384,24 @@ class Pipeline:
     async def _refresh_failed(
         self, work: _Pass, source: Source, error: IngestError, now: datetime, clock: float
     ) -> None:
-        if error.code in NETWORK_CODES:
+        if error.code in NETWORK_CODES and not work.network_reached:
             # Counted or not depends on whether every other host failed the same way: decided
-            # once the pass's refreshes are over (a network down for everyone is nobody's fault).
+            # once some host answers, or the refreshes are over (a network down for everyone is
+            # nobody's fault). Held until then, with the source's lease.
             work.network_failures.append((source, error, clock))
             return
-        work.network_reached = True  # an answer, even an error, means the network works
+        if error.code not in NETWORK_CODES:
+            await self._network_answered(work)  # an answer, even an error, means the network works
         await self._conclude(work, source, error, now, clock, outage=False)
+
+    async def _network_answered(self, work: _Pass) -> None:
+        """Some host answered: the network works, so the failures held so far are the hosts'."""
+        if work.network_reached:
+            return
+        work.network_reached = True
+        held, work.network_failures = work.network_failures, []
+        for source, error, clock in held:
+            await self._conclude(work, source, error, self.clock.now(), clock, outage=False)
 
     async def _settle_network_failures(self, work: _Pass) -> None:
         hosts_failed = {host_of(source.url or "") for source, _, _ in work.network_failures}
@@ -530,6 +561,14 @@ class Pipeline:
         except Exception as exc:  # still pending or leased: retried once the lease expires
             problem = _as_ingest_error(exc)
             log.error("failure_not_recorded", error_code=problem.code, error=problem.message)
+
+
+async def _logged(work: Awaitable[None]) -> None:
+    """A task that never takes its siblings down: a bug past every boundary is logged."""
+    try:
+        await work
+    except Exception as exc:
+        log.error("source_crashed", error=repr(exc))
 
 
 async def _gather_logged(tasks: Iterable[Awaitable[None]]) -> None:

@@ -72,7 +72,8 @@ class Database:
         if self.is_sqlite and database and database != ":memory:" and not Path(database).exists():
             return f"the database file {database} is missing"
         try:
-            with self.engine.connect() as connection:
+            # Read-only: on SQLite a plain BEGIN, never the write lock the pipeline's writers hold.
+            with self.engine.connect().execution_options(**{_READONLY: True}) as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error: the answer is "not ready", with the reason
             first_line = (str(exc).strip().splitlines() or [""])[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,20 +107,32 @@ def enabled_sources(session: Session, names: Sequence[str] = ()) -> list[Source]
     return list(session.exec(query).all())
 
 
-def claim_due(session: Session, owner: str, now: datetime, until: datetime, limit: int) -> list[Source]:
-    """Lease the enabled sources whose next poll has come, the most overdue first.
+def claim_due(
+    session: Session,
+    owner: str,
+    now: datetime,
+    until: datetime,
+    limit: int,
+    due_by: datetime | None = None,
+    exclude: Collection[int] = (),
+) -> list[Source]:
+    """Lease the enabled sources whose next poll has come (by ``due_by``, default ``now``), the
+    most overdue first, leaving out the ids in ``exclude``.
 
     On PostgreSQL the rows are locked with SKIP LOCKED: workers claiming at the same moment take
     different sources instead of waiting on each other; SQLite serialises writers anyway.
     """
+    due_by = now if due_by is None else due_by
     query = (
         select(Source.id)
         .where(col(Source.enabled), col(Source.state) != "gone", _lease_free(now))
-        .where(or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= now))
+        .where(or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= due_by))
         .order_by(col(Source.next_fetch_at).is_not(None), col(Source.next_fetch_at), col(Source.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if exclude:
+        query = query.where(col(Source.id).not_in(list(exclude)))
     ids = [i for i in session.exec(query).all() if i is not None]
     if not ids:
         return []

@@ -461,3 +461,27 @@ def test_a_gone_source_is_polled_again_once_redeclared(server: LoopbackServer, d
     moved = make_settings(db_url, [{"name": "s", "url": server.url("/new.rss"), "full_text": False}])
     drive(moved, ManualClock(START + timedelta(hours=1)), START + timedelta(hours=1, seconds=1))
     assert state(moved)["s"].state == "ok" and server.hits["/new.rss"] == 1
+
+
+def test_a_tick_ends_even_when_sources_fall_due_as_fast_as_they_are_polled(
+    server: LoopbackServer, db_url: str
+) -> None:
+    """Sources due again within the pass are left to the next tick, and the entries get drained."""
+    for n in range(6):
+        server.add(f"/busy{n}.rss", Route(rss(item(n, START)), content_type="application/rss+xml", delay=0.3))
+    sources = [{"name": f"busy{n}", "url": server.url(f"/busy{n}.rss"), "interval": "0.5s", "full_text": False}
+               for n in range(6)]  # fmt: skip
+    settings = make_settings(db_url, sources, fetch={"concurrency": 1}, schedule={"min_interval": "0.1s"})
+    db = open_database(settings)
+    pipeline = Pipeline(settings, db, processes=0)
+
+    async def one_tick() -> Any:
+        async with pipeline.runtime() as runtime:
+            return await asyncio.wait_for(pipeline.tick(runtime), 60)
+
+    try:
+        summary = asyncio.run(one_tick())
+    finally:
+        db.close()
+    assert summary.counts.sources_ok == 6 and summary.counts.articles_new == 6
+    assert {server.hits[f"/busy{n}.rss"] for n in range(6)} == {1}

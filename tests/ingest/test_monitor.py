@@ -15,7 +15,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ingest.monitor import Heartbeat
+from ingest.monitor import Heartbeat, Monitor
+from storage import migrate
+from storage.db import Database
 from tests.conftest import ROOT
 from tests.ingest.test_cli import ingest, write_config
 from tests.support.postgres import server_url
@@ -114,3 +116,20 @@ def test_the_heartbeat_goes_stale_without_ticks_but_not_during_a_pass() -> None:
     assert beat.problem() is None  # a long pass is not a stuck scheduler
     beat.tick_ended()
     assert beat.problem() is None
+
+
+def test_a_silent_client_holds_up_neither_probes_nor_stopping(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(db)
+    monitor = Monitor(f"127.0.0.1:{_free_port()}", db, Heartbeat(30))
+    monitor.start()
+    try:
+        with socket.create_connection(("127.0.0.1", monitor.port)):  # connects, says nothing
+            assert _get(f"http://127.0.0.1:{monitor.port}/healthz")[0] == 200
+            assert _get(f"http://127.0.0.1:{monitor.port}/readyz")[0] == 200
+            stopping = time.monotonic()
+            monitor.stop()
+            assert time.monotonic() - stopping < 3
+    finally:
+        monitor.stop()
+        db.close()

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -150,15 +150,23 @@ def test_a_killed_workers_leases_are_taken_over_after_they_expire(
         held_feeds, held_pages = _leased_by(db, "machine-b:%")
         assert held_feeds or held_pages, "the kill should land while the victim holds leases"
         assert held > 0
+        killed_at = time.time()
 
         _workers(config, WORKERS - 1)  # the others take everything but the victim's live leases
-        assert len(_stored_urls(db)) < FEEDS * PER_ROUND, "the victim's leased work waits for expiry"
         _wait_until_expired(db)
         _workers(config, WORKERS - 1)  # now its work is taken over
 
         stored = _stored_urls(db)
         assert set(stored) == room.published() and set(stored.values()) == {1}
         assert _unfinished(db) == 0
+        # Nobody touched the victim's leased work before its lease expired (whenever that was).
+        offset = time.time() - time.monotonic()  # the server stamps requests with the monotonic clock
+        for url, expiry in {**held_feeds, **held_pages}.items():
+            path = url.removeprefix(room.server.url(""))
+            later = [
+                seen.at + offset for seen in room.server.requests_to(path) if seen.at + offset > killed_at
+            ]
+            assert all(moment >= expiry.timestamp() - 0.05 for moment in later), url
         hits = room.hits()
         for i in range(FEEDS):  # only a feed the victim was fetching may have been fetched twice
             assert hits[room.feed_path(i)] == 1 or (
@@ -187,11 +195,19 @@ def _wait_for_leases(db: Database, owner: str, model: type[Source] | type[Sighti
     pytest.fail(f"no lease on {model.__name__} taken by {owner}")
 
 
-def _leased_by(db: Database, owner: str) -> tuple[set[str], set[str]]:
+def _leased_by(db: Database, owner: str) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """The feeds and pages ``owner`` holds leases on, with when each lease expires."""
     with db.read() as session:
-        feeds = session.exec(select(Source.url).where(col(Source.lease_owner).like(owner))).all()
-        pages = session.exec(select(Sighting.link).where(col(Sighting.lease_owner).like(owner))).all()
-    return {url for url in feeds if url}, {link for link in pages if link}
+        feeds = session.exec(
+            select(Source.url, Source.lease_expires_at).where(col(Source.lease_owner).like(owner))
+        ).all()
+        pages = session.exec(
+            select(Sighting.link, Sighting.lease_expires_at).where(col(Sighting.lease_owner).like(owner))
+        ).all()
+    return (
+        {url: until for url, until in feeds if url and until},
+        {link: until for link, until in pages if link and until},
+    )
 
 
 def _wait_until_expired(db: Database) -> None:
