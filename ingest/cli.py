@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from ingest import __version__, logs
+from ingest import __version__, logs, safexml
 from ingest.cpu import default_processes
 from ingest.daemon import Daemon, DaemonCounts
 from ingest.durations import parse_duration
@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_format, level = getattr(args, "log_format", "auto"), getattr(args, "log_level", "info")
     logs.configure(log_format, level)
+    if (expat := safexml.expat_problem()) is not None:  # feeds are untrusted XML
+        structlog.get_logger().warning("expat_outdated", reason=expat)
     try:
         settings = load_settings(getattr(args, "config", None))
         handler: Handler = args.handler
@@ -193,7 +195,9 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
         with db.read() as session:
             known = {s.name for s in source_store.all_sources(session)}
         _check_names(args.source, known)
-        return asyncio.run(reprocess(db, _processes(args, settings), words, since, args.source))
+        return asyncio.run(
+            reprocess(db, _processes(args, settings), words, since, args.source, settings.extract_timeout)
+        )
 
     report: ReprocessReport = _with_db(settings, run)
     if args.json:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from ingest.dedupe import assign_keys
-from ingest.errors import ExtractError
+from ingest.errors import ExtractError, IngestError, ParseError
 from ingest.extract import extract
 from ingest.fingerprint import bands
 from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed, Vocabulary
@@ -25,6 +25,7 @@ from ingest.normalize import normalize
 from ingest.parse import parse_feed
 
 NO_WORDS = Vocabulary()
+DEFAULT_JOB_TIMEOUT = 30.0  # seconds; real pages take well under one
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -56,10 +57,17 @@ def default_processes() -> int:
 
 
 class CpuPool:
-    """Runs jobs in worker processes; a crashed worker costs one job, not the rest of the run."""
+    """Runs jobs in worker processes; a crashed or runaway worker costs one job, not the rest.
 
-    def __init__(self, processes: int) -> None:
+    Every job has a time limit. One that overruns it is failed (``extract.timeout``, or
+    ``parse.timeout`` for a feed) and its worker is killed, since only that frees the core; the
+    jobs that were running beside it lose their worker too and are retried, each alone. With
+    ``processes=0`` (a thread) an overrunning job is failed but cannot be stopped.
+    """
+
+    def __init__(self, processes: int, job_timeout: float = DEFAULT_JOB_TIMEOUT) -> None:
         self.processes = processes
+        self.job_timeout = job_timeout
         self._executor: Executor | None = None
         self._quarantine = asyncio.Semaphore(max(processes, 1))
 
@@ -82,14 +90,29 @@ class CpuPool:
         assert not kwargs, "jobs take positional arguments only"
         executor = self._started()
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, job, *args)
+            return await self._limited(executor, job, *args, **kwargs)
         except BrokenProcessPool:
-            # A worker died (killed, out of memory, a crash in C code) and every job in flight
-            # failed with it; nothing tells which one killed it.
-            if self._executor is executor:
-                self._executor = None
-                executor.shutdown(wait=False, cancel_futures=True)
+            # A worker died (killed, out of memory, a crash in C code, or stopped for overrunning
+            # its limit) and every job in flight failed with it; nothing tells which one did it.
+            self._discard(executor)
         return await self._run_alone(job, *args, **kwargs)
+
+    async def _limited(self, executor: Executor, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        future = asyncio.get_running_loop().run_in_executor(executor, job, *args)
+        try:
+            return await asyncio.wait_for(future, self.job_timeout)
+        except TimeoutError:
+            self._discard(executor, kill=True)
+            raise _timeout_error(job, self.job_timeout) from None
+
+    def _discard(self, executor: Executor, kill: bool = False) -> None:
+        if self._executor is executor:
+            self._executor = None
+        if kill:
+            _kill_workers(executor)
+        # Not cancel_futures: jobs still queued must fail with BrokenProcessPool (and be retried),
+        # not be cancelled, which would look like the whole task was.
+        executor.shutdown(wait=False)
 
     async def _run_alone(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """The second try, in a process of its own: only the job that kills its worker again is
@@ -97,7 +120,7 @@ class CpuPool:
         async with self._quarantine:
             alone = ProcessPoolExecutor(max_workers=1, mp_context=self._context())
             try:
-                return await asyncio.get_running_loop().run_in_executor(alone, job, *args)
+                return await self._limited(alone, job, *args, **kwargs)
             except BrokenProcessPool:
                 raise ExtractError(
                     "worker_crashed", "the worker process died while handling this entry"
@@ -109,3 +132,20 @@ class CpuPool:
         if self._executor is not None:
             self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
+
+
+def _kill_workers(executor: Executor) -> None:
+    """Stop a process pool's workers now (a job in one of them overran its limit).
+
+    ProcessPoolExecutor has no public way to do this before Python 3.14 (``terminate_workers``);
+    its ``_processes`` map is the documented-in-source seam every workaround uses.
+    """
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.kill()
+
+
+def _timeout_error(job: Callable[..., object], limit: float) -> IngestError:
+    if job is parse_job:
+        return ParseError("timeout", f"parsing the feed took longer than {limit:g}s; stopped")
+    return ExtractError("timeout", f"extraction took longer than {limit:g}s; stopped")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.errors import ParseError
+from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_field, plausible
 from ingest.models import ParsedFeed, RawEntry
 from ingest.urls import absolute
 
@@ -46,13 +47,14 @@ def _entry(item: dict[str, Any], base: str, feed_author: str | None) -> RawEntry
     guid = item.get("id")
     link = _string(item.get("url")) or _string(item.get("external_url"))
     return RawEntry(
-        guid=str(guid).strip() or None if guid is not None else None,
+        guid=clean_field(guid, SHORT_FIELD) if isinstance(guid, (str, int)) else None,
         link=absolute(link, base),
         title=_string(item.get("title")),
-        summary=_string(item.get("summary")),
-        content=_string(item.get("content_html")) or _string(item.get("content_text")),
+        summary=_string(item.get("summary"), LONG_FIELD),
+        content=_string(item.get("content_html"), LONG_FIELD)
+        or _string(item.get("content_text"), LONG_FIELD),
         author=_author(item) or feed_author,
-        published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
+        published_at=plausible(_date(item.get("date_published")) or _date(item.get("date_modified"))),
     )
 
 
@@ -78,7 +80,5 @@ def _date(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _string(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
+def _string(value: object, limit: int = SHORT_FIELD) -> str | None:
+    return clean_field(value, limit) if isinstance(value, str) else None

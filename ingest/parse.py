@@ -17,8 +17,9 @@ from typing import Any
 import feedparser
 from charset_normalizer import from_bytes
 
-from ingest import jsonfeed
+from ingest import jsonfeed, safexml
 from ingest.errors import ParseError
+from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_field, plausible
 from ingest.html import inline_text
 from ingest.models import FeedHints, ParsedFeed, RawEntry
 from ingest.urls import absolute
@@ -36,12 +37,22 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return _parse_xml(body, url, content_type)
 
 
-def _parse_xml(body: bytes, url: str, content_type: str | None) -> ParsedFeed:
+def _parse_xml(original: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    body = safexml.defuse(original)  # no entity declarations reach any parser
+    if safexml.was_wide(original):  # transcoded from UTF-16/32: the bytes are UTF-8 now
+        content_type = f"{(content_type or 'application/xml').split(';')[0]}; charset=utf-8"
     headers = {"content-type": _content_type_with_charset(body, content_type)}
     if url.startswith(("http://", "https://")):
         # feedparser mangles file: URIs (file:///a becomes file://a); those links we resolve ourselves.
         headers["content-location"] = url
-    result: Any = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    if not body.strip():
+        raise ParseError("not_a_feed", f"{url} is empty")
+    try:
+        result: Any = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    except Exception as exc:  # feedparser's own bugs on hostile input: the feed's problem, not ours
+        raise ParseError(
+            "broken_feed", f"{url}: the feed cannot be parsed ({type(exc).__name__}: {exc})"
+        ) from None
     language = _text(result.feed.get("language"))
     entries = tuple(_entry(item, url, body, language) for item in result.entries)
     problem = str(result.get("bozo_exception")) if result.get("bozo") else None
@@ -131,10 +142,11 @@ def _entry(item: Any, base: str, body: bytes, language: str | None) -> RawEntry:
         guid=guid,
         link=link,
         title=_title(item),
-        summary=_text(item.get("summary")),
-        content=content,
+        summary=_text(item.get("summary"), LONG_FIELD),
+        content=_text(content, LONG_FIELD),
         author=_author(_text(item.get("author"))),
-        published_at=_when(item.get("published_parsed") or item.get("updated_parsed")),
+        # dict.get: feedparser's own get() maps one key onto the other with a DeprecationWarning.
+        published_at=_when(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")),
         language=language,
     )
 
@@ -192,17 +204,14 @@ def _best_content(contents: list[Any]) -> str | None:
     return max((str(c["value"]) for c in html), key=len, default=None)
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _text(value: object, limit: int = SHORT_FIELD) -> str | None:
+    return clean_field(value, limit)
 
 
 def _when(parsed: time.struct_time | None) -> datetime | None:
     if parsed is None:
         return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        return plausible(datetime(*parsed[:6], tzinfo=UTC))
     except (ValueError, OverflowError):
         return None

@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from sqlmodel import Session
 
-from ingest.cpu import CpuPool, article_job
+from ingest.cpu import DEFAULT_JOB_TIMEOUT, CpuPool, article_job
 from ingest.errors import IngestError
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.store import Store
@@ -72,10 +72,15 @@ def _hints(item: RebuildInput) -> EntryHints:
 
 
 async def reprocess(
-    db: Database, processes: int, words: Vocabulary, since: datetime | None, sources: Sequence[str]
+    db: Database,
+    processes: int,
+    words: Vocabulary,
+    since: datetime | None,
+    sources: Sequence[str],
+    job_timeout: float = DEFAULT_JOB_TIMEOUT,
 ) -> ReprocessReport:
     report, clock = ReprocessReport(), time.monotonic()
-    store, cpu = Store(db), CpuPool(processes)
+    store, cpu = Store(db), CpuPool(processes, job_timeout)
     try:
         cursor = 0
         while ids := await store.read(

@@ -39,7 +39,7 @@ class Runtime:
         fetch = settings.fetch
         gate = HostGate(fetch.per_host_concurrency, fetch.per_host_delay, clock, ledger=shared_ledger(store))
         client = HttpClient(fetch, gate=gate, clock=clock)
-        cpu = CpuPool(processes)
+        cpu = CpuPool(processes, settings.extract_timeout)
         robots = RobotsCache(client, store) if settings.fetch.respect_robots_txt else None
         words = Vocabulary(settings.normalize.related_labels, settings.normalize.paywall_phrases)
         entries = EntryContext(store, cpu, owner, LinkLocks(), words, clock)

@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///data/ingest.db"
     workers: int = Field(0, ge=0, description="extraction processes; 0 means one per core")
     max_attempts: int = Field(3, gt=0, description="tries per entry before it stays failed")
+    extract_timeout: Duration = Field(
+        30.0, gt=0, description="time limit to parse one feed or extract one page; the worker is stopped"
+    )
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     daemon: DaemonSettings = DaemonSettings()

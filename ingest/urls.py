@@ -80,11 +80,27 @@ def canonicalize(url: str, *, keep_fragment: bool = False) -> str:
 def _clean_path(path: str) -> str:
     if not path:
         return "/"
-    # urljoin applies RFC 3986's dot-segment removal ("/a/./b/../c" -> "/a/c").
-    resolved = urlsplit(urljoin("http://h/", path)).path if "/." in path else path
+    resolved = _remove_dot_segments(path) if "/." in path else path
     # Upper-case existing escapes and escape what must be, without double-escaping.
     escaped = quote(resolved, safe=_PATH_SAFE)
     return _PERCENT.sub(lambda m: _unescape_unreserved(m.group(0)), escaped)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: "/a/./b/../c" -> "/a/c" (urljoin would read a path starting "//" as a host)."""
+    segments = path.split("/")
+    kept: list[str] = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment in {".", ".."}:
+            if segment == ".." and len(kept) > 1:
+                kept.pop()
+            if last:
+                kept.append("")
+            continue
+        kept.append(segment)
+    resolved = "/".join(kept)
+    return resolved if resolved.startswith("/") else "/" + resolved
 
 
 def _unescape_unreserved(escape: str) -> str:
@@ -95,15 +111,26 @@ def _unescape_unreserved(escape: str) -> str:
 def _clean_query(query: str) -> str:
     # Pairs are kept as written (order, "+", bare names): only tracking parameters go.
     kept = [pair for pair in query.split("&") if pair and not is_tracking(unquote_plus(pair.split("=")[0]))]
-    return _PERCENT.sub(lambda m: m.group(0).upper(), "&".join(kept))
+    # What may not stand in a query (spaces, quotes, non-ASCII) is escaped, existing escapes kept.
+    escaped = quote("&".join(kept), safe="&=+;:@,/?!$'()*~%[]")
+    return _PERCENT.sub(lambda m: m.group(0).upper(), escaped)
+
+
+MAX_URL_LENGTH = 8192  # longer "links" are not addresses anyone meant
 
 
 def absolute(link: str | None, base: str | None) -> str | None:
-    """``link`` resolved against ``base``; None for empty links."""
+    """``link`` resolved against ``base``; None for empty links and for any scheme but http(s)
+    (and ``file:`` inside a directory source), and for absurdly long ones: a feed's
+    ``javascript:`` or ``data:`` link is never stored, exported or followed."""
     if link is None or not link.strip():
         return None
-    link = link.strip()
-    return urljoin(base, link) if base else link
+    resolved = urljoin(base, link.strip()) if base else link.strip()
+    if len(resolved) > MAX_URL_LENGTH:
+        return None
+    scheme = urlsplit(resolved).scheme.lower()
+    allowed = {"http", "https", "file"} if (base or "").startswith("file:") else {"http", "https"}
+    return resolved if scheme in allowed else None
 
 
 def host_of(url: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import pytest
 
-from ingest.cpu import CpuPool
+from ingest.cpu import CpuPool, _timeout_error, parse_job
 from ingest.errors import ExtractError
 
 
@@ -47,3 +48,38 @@ def test_inline_mode_runs_in_a_thread() -> None:
     assert asyncio.run(go()) == 9
     with pytest.raises(AssertionError):
         asyncio.run(CpuPool(0).run(square, 3, extra=1))  # type: ignore[call-arg]
+
+
+def hang(_value: int) -> int:
+    while True:  # what a pathological page does to a parser stuck in a loop
+        pass
+
+
+def slow_square(value: int) -> int:
+    time.sleep(0.3)
+    return value * value
+
+
+def test_a_runaway_job_is_stopped_and_fails_alone() -> None:
+    async def go() -> tuple[list[object], int, float]:
+        pool = CpuPool(2, job_timeout=2.0)
+        started = time.monotonic()
+        try:
+            jobs = [pool.run(hang, 0)] + [pool.run(slow_square, n) for n in range(4)]
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            elapsed = time.monotonic() - started
+            after = await pool.run(square, 7)  # the pool is usable again
+        finally:
+            pool.close()
+        return results, after, elapsed
+
+    results, after, elapsed = asyncio.run(go())
+    assert isinstance(results[0], ExtractError) and results[0].code == "extract.timeout"
+    assert results[1:] == [0, 1, 4, 9]  # the jobs beside it lost their worker and were retried
+    assert after == 49
+    assert elapsed < 30, "the runaway job was not stopped"
+
+
+def test_an_overrun_is_named_by_what_was_running() -> None:
+    assert _timeout_error(parse_job, 1.0).code == "parse.timeout"
+    assert _timeout_error(hang, 1.0).code == "extract.timeout"

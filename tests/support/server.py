@@ -12,7 +12,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +37,9 @@ class Route:
     encoding: str | None = None  # gzip | deflate | br
     delay: float = 0.0
     location: str | None = None  # for redirects
+    # A body produced while sending, without Content-Length (the connection closes at its end):
+    # endless bodies, trickling servers.
+    stream: Callable[[], Iterator[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ class LoopbackServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if route.stream is not None:
+                    self._stream(route)
+                    return
                 body = _encode(route.body, route.encoding)
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
@@ -167,6 +173,24 @@ class LoopbackServer:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _stream(self, route: Route) -> None:
+                assert route.stream is not None
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                if route.encoding:
+                    self.send_header("Content-Encoding", route.encoding)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for chunk in route.stream():
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client gave up: what the test wanted
 
             def _validators(self, route: Route) -> None:
                 if route.etag:
