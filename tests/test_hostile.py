@@ -103,6 +103,9 @@ def attack(
         run.returncode, lines[0], run.stderr, int(report.read_text()) / 1024,
         {row["name"]: row for row in json.loads(listed.stdout)}, database,
     )  # fmt: skip
+    # Shown with `pytest -s tests/test_hostile.py`: the figures of each attack.
+    print(f"\n[hostile] {hostile}: run {outcome.summary['duration_s']:.2f}s, peak {outcome.peak_mb:.0f} MB, "
+          f"hostile source: {outcome.sources['hostile']['last_error_code']}")  # fmt: skip
     assert outcome.sources["good"]["state"] == "ok", "the good source must be ingested all the same"
     assert outcome.summary["articles_new"] >= 1
     assert outcome.summary["duration_s"] < DEADLINE + 1, f"took {outcome.summary['duration_s']}s"
