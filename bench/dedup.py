@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest import logs  # noqa: E402
-from ingest.cpu import article_job  # noqa: E402
 from ingest.dedupe import same_story  # noqa: E402
 from ingest.fingerprint import BANDS  # noqa: E402
+from ingest.jobs import article_job  # noqa: E402
 from ingest.models import EntryHints, Page  # noqa: E402
 from storage import migrate, near  # noqa: E402
 from storage.db import Database  # noqa: E402

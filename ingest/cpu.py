@@ -1,7 +1,8 @@
 """CPU work off the event loop: feed parsing, extraction, normalisation, in a process pool.
 
-Jobs are plain module-level functions of picklable values. With ``processes=0`` they run in a
-thread instead (tests, and one-off commands where starting processes costs more than it saves).
+Jobs (:mod:`ingest.jobs`) are plain module-level functions of picklable values. With
+``processes=0`` they run in a thread instead (tests, and one-off commands where starting processes
+costs more than it saves).
 """
 
 from __future__ import annotations
@@ -12,44 +13,17 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
-from datetime import datetime
 from typing import ParamSpec, TypeVar
 
-from ingest.dedupe import assign_keys
 from ingest.errors import ExtractError, IngestError, ParseError
-from ingest.extract import extract
-from ingest.fingerprint import bands
-from ingest.models import ArticleDraft, Entry, EntryHints, Page, ParsedFeed, Vocabulary
-from ingest.normalize import normalize
-from ingest.parse import parse_feed
+from ingest.jobs import parse_job
 
-NO_WORDS = Vocabulary()
 DEFAULT_JOB_TIMEOUT = 30.0  # seconds; real pages take well under one
+# What the workers import before forking (once, in the fork server): the stages the jobs run. The
+# main process never imports them, so it does not carry trafilatura, the language model or numpy.
+STAGES = ["ingest.extract", "ingest.normalize", "ingest.parse", "ingest.fingerprint", "ingest.preload"]
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def parse_job(body: bytes, url: str, content_type: str | None) -> tuple[ParsedFeed, list[Entry]]:
-    feed = parse_feed(body, url, content_type)
-    return feed, assign_keys(feed.entries)
-
-
-def article_job(
-    page: Page | None,
-    hints: EntryHints,
-    fallback_url: str,
-    fetched_at_iso: str,
-    words: Vocabulary = NO_WORDS,
-) -> ArticleDraft:
-    fetched_at = page.fetched_at if page is not None else datetime.fromisoformat(fetched_at_iso)
-    url = page.final_url if page is not None else fallback_url
-    draft = normalize(
-        extract(page, hints), hints, url, fetched_at, words.related_labels, words.paywall_phrases
-    )
-    if not draft.text:
-        raise ExtractError("empty", f"nothing of {url} is left once boilerplate lines are removed")
-    return replace(draft, bands=bands(draft.text))
 
 
 def default_processes() -> int:
@@ -75,7 +49,7 @@ class CpuPool:
         # forkserver: workers fork from a clean process that has already imported the stages
         # (fast start), never from this threaded one (fork would copy held locks).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ingest.cpu"])
+        context.set_forkserver_preload(["ingest.cpu", *STAGES])
         return context
 
     def _started(self) -> Executor:

@@ -33,8 +33,12 @@ log = structlog.get_logger()
 # A pause shorter than this ("Retry-After: 0", a date already past) still waits this long: work put
 # off for a pause must not come straight back and ask again.
 MIN_PAUSE = 30.0
+# With no spacing to keep there is nothing to book: the host's row is only read, for pauses other
+# workers recorded, at most this often (seconds) per host.
+PEEK_EVERY = 1.0
 
-# Books the next request start to a host, given the spacing: (host, seconds) -> Turn.
+# Books the next request start to a host, given the spacing: (host, seconds) -> Turn. A spacing of
+# 0 books nothing and only reads the host's pause.
 Ledger = Callable[[str, float], Awaitable[Turn]]
 
 
@@ -59,6 +63,7 @@ class HostGate:
         self._next_start: dict[str, float] = {}
         self._delays: dict[str, float] = {}
         self._holds: dict[str, datetime] = {}
+        self._peeked: dict[str, float] = {}  # host -> when its shared pause was last read (monotonic)
 
     def hold(self, host: str, until: datetime) -> None:
         if host not in self._holds or self._holds[host] < until:
@@ -104,6 +109,11 @@ class HostGate:
 
     async def _space_shared(self, host: str, delay: float) -> None:
         assert self._ledger is not None
+        if delay <= 0:
+            now = time.monotonic()
+            if now - self._peeked.get(host, -PEEK_EVERY) < PEEK_EVERY:
+                return
+            self._peeked[host] = now
         try:
             turn = await self._ledger(host, delay)
         except Exception as exc:  # the database, not the host: never the source's or entry's fault

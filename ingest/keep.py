@@ -41,7 +41,7 @@ def keep_new(
         row = replace(row, duplicate_of=original, similarity=score)
         article_id, created = articles.insert(session, row, now)
         if created:
-            near.store(session, article_id, draft.bands)
+            near.store(session, article_id, draft.bands, fresh=True)
         outcome = ("near_duplicate" if original is not None else "new") if created else "duplicate"
     _finish(session, sighting_id, owner, article_id, now)
     return article_id, outcome

@@ -14,10 +14,15 @@ MIN_PROBABILITY = 0.5
 
 @cache
 def _identifier() -> Any:
-    # Loaded once per process (the pool's workers each load their own): it takes ~0.3 s.
+    # Loaded once per process, ~0.3 s (the pool's fork server loads it for all its workers).
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def warm() -> None:
+    """Load the model now (the pool's fork server does, so that its workers share one copy)."""
+    _identifier()
 
 
 def detect_language(text: str) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 
 ARTICLE_TYPES = frozenset(
@@ -195,21 +196,31 @@ def _title_tag(tree: lxml_html.HtmlElement, site_name: str | None) -> str | None
     return max(parts, key=len)
 
 
+# Compiled XPath runs in C: one pass over a template of thousands of elements instead of a Python loop.
+_REL_AUTHOR = etree.XPath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')]")
+_DATED = etree.XPath("//time[@datetime] | //*[@itemprop='datePublished']")
+
+
 def _rel_author(tree: lxml_html.HtmlElement) -> str | None:
-    for link in tree.iter("a"):
-        if "author" in (link.get("rel") or "").split():
-            return _person(link.text_content())
+    for link in _REL_AUTHOR(tree):
+        return _person(link.text_content())
     return None
 
 
 def _time_element(tree: lxml_html.HtmlElement) -> str | None:
-    """The first machine-readable <time>, preferring one inside the article (not a comment's)."""
-    for path in (".//article//time[@datetime]", ".//*[@itemprop='datePublished']", ".//time[@datetime]"):
-        for element in tree.iterfind(path):
-            value = str(element.get("datetime") or element.get("content") or "").strip()
-            if value:
-                return value
-    return None
+    """The first machine-readable <time>, preferring one inside the article (not a comment's), then
+    an element marked ``itemprop="datePublished"``, then any <time>."""
+    found = [(element, _date_value(element)) for element in _DATED(tree)]
+    found = [(element, value) for element, value in found if value]
+    times = [(e, v) for e, v in found if e.tag == "time" and e.get("datetime")]
+    in_article = (v for e, v in times if next(e.iterancestors("article"), None) is not None)
+    published = (v for e, v in found if e.get("itemprop") == "datePublished")
+    any_time = (v for _e, v in times)
+    return next(in_article, None) or next(published, None) or next(any_time, None)
+
+
+def _date_value(element: lxml_html.HtmlElement) -> str:
+    return str(element.get("datetime") or element.get("content") or "").strip()
 
 
 def _canonical_link(tree: lxml_html.HtmlElement) -> str | None:

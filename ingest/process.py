@@ -18,10 +18,11 @@ import structlog
 from sqlmodel import Session
 
 from ingest.clock import Clock
-from ingest.cpu import CpuPool, article_job
+from ingest.cpu import CpuPool
 from ingest.dedupe import link_key
 from ingest.errors import ExtractError, IngestError, LeaseLost
 from ingest.hosts import is_pause
+from ingest.jobs import article_job
 from ingest.keep import keep_new, keep_revisit
 from ingest.metadata import quick_canonical
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary

@@ -18,8 +18,9 @@ from typing import Any
 import structlog
 from sqlmodel import Session
 
-from ingest.cpu import DEFAULT_JOB_TIMEOUT, CpuPool, article_job
+from ingest.cpu import DEFAULT_JOB_TIMEOUT, CpuPool
 from ingest.errors import IngestError
+from ingest.jobs import article_job
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.store import Store
 from storage import near, rebuild

@@ -66,6 +66,8 @@ def shared_ledger(store: Store) -> Ledger:
     """Request starts booked in the database: per-host spacing shared by every worker."""
 
     async def book(host: str, spacing_s: float) -> hosts.Turn:
+        if spacing_s <= 0:  # nothing to space: no write, only the pause another worker may have set
+            return await store.read(partial(hosts.peek, host=host))
         return await store.write(partial(hosts.book_turn, host=host, spacing_s=spacing_s))
 
     return book

@@ -6,11 +6,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage import core
 from storage.tables import Article, ArticleVersion, Sighting, Source
-from storage.upsert import insert_ignore
+from storage.upsert import insert_one_ignore, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +48,20 @@ class SightingView:
     feed_title: str | None = None
 
 
+_T = table_of(Article)
+_BY_HASH = sa_select(_T.c.id).where(_T.c.content_hash == bindparam("hash"))
+_BY_CANONICAL = sa_select(_T.c.id, _T.c.text).where(_T.c.canonical_key == bindparam("key"))
+
+
 def find_by_hash(session: Session, content_hash: str) -> int | None:
-    return session.exec(select(Article.id).where(col(Article.content_hash) == content_hash)).first()
+    found = core.run(session, _BY_HASH, {"hash": content_hash}).scalar()
+    return int(found) if found is not None else None
 
 
 def find_by_canonical(session: Session, canonical_key: str) -> tuple[int, str] | None:
     """The article at this canonical URL, with its text: (id, text)."""
-    query = select(Article.id, Article.text).where(col(Article.canonical_key) == canonical_key)
-    row = session.exec(query).first()
-    return (row[0], row[1]) if row is not None and row[0] is not None else None
+    row = core.run(session, _BY_CANONICAL, {"key": canonical_key}).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def insert(session: Session, article: NewArticle, now: datetime) -> tuple[int, bool]:
@@ -63,14 +70,15 @@ def insert(session: Session, article: NewArticle, now: datetime) -> tuple[int, b
     Returns (id, created). The unique constraints decide, not the caller's earlier lookups.
     """
     row = {**asdict(article), "created_at": now, "updated_at": now}
-    created = insert_ignore(session, Article, [row]) == 1
+    if (created_id := insert_one_ignore(session, Article, row)) is not None:
+        return int(created_id), True
     found = find_by_hash(session, article.content_hash)
     if found is None and article.canonical_key is not None:
         # Lost a race on the canonical URL instead: the other text holds the address.
         other = find_by_canonical(session, article.canonical_key)
         found = other[0] if other is not None else None
     assert found is not None, "an article vanished inside its own transaction"
-    return found, created
+    return found, False
 
 
 def update_in_place(session: Session, article_id: int, revised: NewArticle, now: datetime) -> bool:

@@ -36,6 +36,12 @@ def holds(session: Session, now: datetime) -> dict[str, datetime]:
     return {host: until for host, until in session.exec(query).all() if until is not None}
 
 
+def peek(session: Session, host: str) -> Turn:
+    """The host's pause, with a start of now: for requests that keep no spacing (nothing to book)."""
+    held = session.exec(select(Host.retry_after_until).where(col(Host.host) == host)).first()
+    return Turn(utcnow(), held)
+
+
 def _locked(session: Session, host: str) -> Host:
     """The host's row, created if missing, locked until the transaction ends.
 

@@ -7,8 +7,10 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import insert
+from sqlmodel import Session, col
 
+from storage import core
 from storage.tables import RawPage
 
 
@@ -23,22 +25,23 @@ class NewRawPage:
     body: bytes
 
 
+_INSERT = insert(RawPage).returning(col(RawPage.id))
+
+
 def store(session: Session, page: NewRawPage) -> int:
-    row = RawPage(
-        url=page.url,
-        final_url=page.final_url,
-        status=page.status,
-        content_type=(page.content_type or None) and page.content_type[:200],
-        headers=json.dumps(page.headers, ensure_ascii=False, sort_keys=True),
-        fetched_at=page.fetched_at,
-        compression="zlib",
-        size=len(page.body),
-        body=zlib.compress(page.body, 6),
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
+    # Core, not the ORM: one INSERT … RETURNING, without a unit of work around a write-only row.
+    row = {
+        "url": page.url,
+        "final_url": page.final_url,
+        "status": page.status,
+        "content_type": (page.content_type or None) and page.content_type[:200],
+        "headers": json.dumps(page.headers, ensure_ascii=False, sort_keys=True),
+        "fetched_at": page.fetched_at,
+        "compression": "zlib",
+        "size": len(page.body),
+        "body": zlib.compress(page.body, 6),
+    }
+    return int(core.run(session, _INSERT, row).scalar_one())
 
 
 def body_of(row: RawPage) -> bytes:

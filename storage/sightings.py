@@ -7,11 +7,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
+from storage import core
 from storage.tables import Sighting
-from storage.upsert import affected, insert_ignore
+from storage.upsert import affected, insert_ignore, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,33 +140,36 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(col(Sighting.lease_owner).is_(None), col(Sighting.lease_expires_at) < now)
 
 
+_T = table_of(Sighting)
+_LINKED = (
+    select(_T.c.article_id).where(_T.c.link_key == bindparam("key"), _T.c.article_id.is_not(None)).limit(1)
+)
+_FINISH = (
+    _T.update()
+    .where(_T.c.id == bindparam("sighting_id"), _T.c.lease_owner == bindparam("owner"))
+    .values(
+        state="done",
+        article_id=bindparam("article_id"),
+        last_attempt_at=bindparam("now"),
+        attempts=_T.c.attempts + 1,
+        last_error_code=None,
+        last_error_message=None,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+)
+
+
 def article_for_link(session: Session, link_key: str) -> int | None:
     """The article an already processed entry with this link resolved to, in any source."""
-    query = (
-        select(Sighting.article_id)
-        .where(col(Sighting.link_key) == link_key, col(Sighting.article_id).is_not(None))
-        .limit(1)
-    )
-    return session.exec(query).first()
+    found = core.run(session, _LINKED, {"key": link_key}).scalar()
+    return int(found) if found is not None else None
 
 
 def finish(session: Session, sighting_id: int, owner: str, article_id: int, now: datetime) -> bool:
     """Mark the entry done; False when another worker took the lease over (fencing)."""
-    result = session.execute(
-        update(Sighting)
-        .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
-        .values(
-            state="done",
-            article_id=article_id,
-            last_attempt_at=now,
-            attempts=Sighting.attempts + 1,
-            last_error_code=None,
-            last_error_message=None,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-    )
-    return affected(result) == 1
+    params = {"sighting_id": sighting_id, "owner": owner, "article_id": article_id, "now": now}
+    return core.run(session, _FINISH, params).rowcount == 1
 
 
 def fail(session: Session, sighting_id: int, owner: str, code: str, message: str, now: datetime) -> bool:

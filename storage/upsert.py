@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, Table
@@ -30,9 +31,20 @@ def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[Mappin
     """
     if not rows:
         return 0
-    table = table_of(model)
-    dialect = session.get_bind().dialect.name
+    statement = _insert_ignoring(session.get_bind().dialect.name, table_of(model))
+    return len(session.connection().execute(statement, [dict(row) for row in rows]).all())
+
+
+def insert_one_ignore(session: Session, model: type[SQLModel], row: Mapping[str, Any]) -> Any | None:
+    """Insert one row unless it breaks a unique constraint: its primary key, or None if it was not
+    written (one statement: the key comes back with the insert, no lookup after it)."""
+    statement = _insert_ignoring(session.get_bind().dialect.name, table_of(model))
+    return session.connection().execute(statement, dict(row)).scalar_one_or_none()
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the first key column, built once per table."""
     module: Any = postgresql if dialect == "postgresql" else sqlite
     key = next(iter(table.primary_key.columns))
-    statement = module.insert(table).on_conflict_do_nothing().returning(key)
-    return len(session.execute(statement, [dict(row) for row in rows]).all())
+    return module.insert(table).on_conflict_do_nothing().returning(key)

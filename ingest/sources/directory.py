@@ -17,10 +17,11 @@ from urllib.parse import unquote, urlsplit
 import structlog
 
 from ingest.client import HttpClient
-from ingest.cpu import CpuPool, parse_job
+from ingest.cpu import CpuPool
 from ingest.dedupe import assign_keys
 from ingest.errors import IngestError, SourceError
 from ingest.fetch import fetch_page
+from ingest.jobs import parse_job
 from ingest.models import Entry, Page, RawEntry, Validators
 from ingest.robots import RobotsCache
 from ingest.sources import Poll

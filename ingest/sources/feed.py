@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ingest.client import HttpClient
-from ingest.cpu import CpuPool, parse_job
+from ingest.cpu import CpuPool
 from ingest.fetch import fetch_feed, fetch_page, fresh_until, moved_to
+from ingest.jobs import parse_job
 from ingest.models import Entry, Page, Validators
 from ingest.robots import RobotsCache
 from ingest.sources import Poll

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from ingest.cpu import CpuPool, _timeout_error, parse_job
+from ingest.cpu import CpuPool, _timeout_error
 from ingest.errors import ExtractError
+from ingest.jobs import parse_job
 
 
 def square(value: int) -> int:

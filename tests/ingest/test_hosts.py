@@ -100,3 +100,30 @@ def test_a_new_host_met_by_four_workers_at_once_is_created_once(db: Database) ->
     assert len(rows) == 1
     assert rows[0].next_allowed_at is not None
     db.close()
+
+
+def test_with_no_spacing_nothing_is_booked_and_pauses_are_still_seen(db: Database) -> None:
+    """per_host_delay = 0: requests write nothing to the host's row (no booking to keep), and a pause
+    another worker records is seen within PEEK_EVERY — the row is read, at most once a second."""
+    from ingest.hosts import PEEK_EVERY
+
+    async def go() -> None:
+        store = Store(db)
+        gate = HostGate(4, 0.0, SystemClock(), ledger=shared_ledger(store))
+        try:
+            for _ in range(20):
+                async with gate.request("quick.example"):
+                    pass
+            with db.read() as session:
+                assert session.get(Host, "quick.example") is None, "a booking was written"
+            with db.write() as session:  # another worker is told to wait
+                hosts.hold(session, "quick.example", datetime.now(UTC) + timedelta(minutes=5))
+            await asyncio.sleep(PEEK_EVERY + 0.05)
+            with pytest.raises(HostHeld):
+                async with gate.request("quick.example"):
+                    pytest.fail("a request was let through during the pause")
+        finally:
+            store.close()
+
+    asyncio.run(go())
+    db.close()

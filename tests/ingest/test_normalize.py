@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.cpu import article_job
 from ingest.html import text_key as paragraph_key
+from ingest.jobs import article_job
 from ingest.models import EntryHints, Page
 from ingest.normalize import choose_date, language_code, plausible_person, plausible_title
 from tests.support.golden import check_golden

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ingest.cpu import parse_job
 from ingest.errors import ParseError
+from ingest.jobs import parse_job
 from tests.support.golden import check_golden
 
 FEEDS = Path(__file__).parent.parent / "fixtures" / "feeds"

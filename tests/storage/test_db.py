@@ -127,3 +127,15 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         assert compare_metadata(context, SQLModel.metadata) == []
     db.close()
+
+
+def test_insert_one_ignore_returns_the_new_key_or_none_on_conflict(tmp_path: Path) -> None:
+    from storage.tables import Host
+    from storage.upsert import insert_one_ignore
+
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    migrate.ensure_schema(db)
+    with db.write() as session:
+        assert insert_one_ignore(session, Host, {"host": "a.example"}) == "a.example"
+        assert insert_one_ignore(session, Host, {"host": "a.example"}) is None
+    db.close()

@@ -7,6 +7,7 @@ The server counts every request, so a test can tell how often each feed and page
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -82,6 +83,8 @@ class Newsroom:
         # real_pages: longer articles inside a heavy template, costing trafilatura what real pages do
         self.page_shape = {"paragraphs": 10, "chrome": True} if real_pages else {}
         self.round = 0
+        # conditional: feeds carry an ETag and answer 304 to a client that sends it back
+        self.conditional = False
         self.server = LoopbackServer(host).start()
         for feed in range(feeds):
             self.server.add(self.feed_path(feed), self._feed)
@@ -94,7 +97,8 @@ class Newsroom:
         return self.server.url(self.feed_path(feed))
 
     def article_number(self, feed: int, round_: int, k: int) -> int:
-        return (feed * 1000 + round_) * 10 + k
+        # Unique for up to 1,000 rounds of up to 100 items per feed.
+        return (feed * 1000 + round_) * 100 + k
 
     def page_path(self, number: int) -> str:
         return f"/a/{number}.html"
@@ -138,7 +142,8 @@ class Newsroom:
             '<?xml version="1.0"?><rss version="2.0"><channel><title>Feed</title><link>/</link>'
             f"<description>d</description>{''.join(items)}</channel></rss>"
         )
-        return Route(body.encode(), content_type="application/rss+xml")
+        etag = f'"{hashlib.sha256(body.encode()).hexdigest()[:16]}"' if self.conditional else None
+        return Route(body.encode(), content_type="application/rss+xml", etag=etag)
 
     def slow_feed(self, delay: float) -> Callable[[Seen], Route]:
         """The feed handler, answering after ``delay`` seconds."""
