@@ -10,26 +10,28 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
-from ingest import __version__, logs, safexml
+from ingest import __version__, logs, manage, safexml
 from ingest.cpu import default_processes
 from ingest.daemon import Daemon, DaemonCounts
-from ingest.durations import parse_duration
+from ingest.durations import option_duration, parse_duration
 from ingest.errors import ConfigError
 from ingest.models import Vocabulary
+from ingest.opening import with_db
 from ingest.pipeline import Pipeline, RunSummary
 from ingest.progress import for_terminal
 from ingest.report import source_row, stats, write_jsonl, write_source_table, write_text
 from ingest.reprocess import ReprocessReport, reprocess
-from ingest.settings import Settings, SourceConfig, load_settings
+from ingest.settings import Settings, load_settings
 from storage import migrate
 from storage import sources as source_store
 from storage.db import Database, StorageError
-from storage.sources import SourceSpec
+from storage.prune import Pruned, prune
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = source_sub.add_parser("list", parents=[common], help="sources and their health")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_sources_list)
+    manage.add_commands(source_sub, common)
 
     again = commands.add_parser(
         "reprocess", parents=[common], help="rebuild stored articles from their stored pages, offline"
@@ -106,6 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     stat = commands.add_parser("stats", parents=[common], help="totals and per-source counts")
     stat.add_argument("--json", action="store_true")
     stat.set_defaults(handler=cmd_stats)
+
+    cut = commands.add_parser(
+        "prune", parents=[common], help="remove raw pages (and optionally articles) past a retention period"
+    )
+    cut.add_argument("--older-than", required=True, metavar="DURATION", help="retention period (90d, 12w)")
+    cut.add_argument(
+        "--articles", action="store_true", help="also articles (their entry keys stay, as tombstones)"
+    )
+    cut.add_argument("--json", action="store_true", help="print the counts as one JSON line")
+    cut.set_defaults(handler=cmd_prune)
 
     database = commands.add_parser("db", parents=[common], help="database maintenance")
     database_sub = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -135,27 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def spec_of(source: SourceConfig) -> SourceSpec:
-    return SourceSpec(
-        name=source.name,
-        kind=source.kind,
-        url=source.url,
-        path=str(source.path) if source.path else None,
-        interval_s=source.interval,
-        full_text=source.full_text,
-        enabled=source.enabled,
-    )
-
-
-def open_database(settings: Settings) -> Database:
-    """The database at the current schema (an empty one is created), with the config's sources synced."""
-    db = Database(settings.database_url)
-    migrate.ensure_schema(db)
-    with db.write() as session:
-        source_store.sync_declared(session, [spec_of(s) for s in settings.sources])
-    return db
-
-
 def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
     if args.due and args.source:
         raise ConfigError(
@@ -173,7 +165,7 @@ def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
         with bar:
             return asyncio.run(job)
 
-    summary: RunSummary = _with_db(settings, run)
+    summary: RunSummary = with_db(settings, run)
     if args.json:
         print(json.dumps(summary.as_dict()), flush=True)
     return summary.exit_code
@@ -183,7 +175,7 @@ def cmd_daemon(args: argparse.Namespace, settings: Settings) -> int:
     def run(db: Database) -> DaemonCounts:
         return asyncio.run(Daemon(Pipeline(settings, db, _processes(args, settings))).run())
 
-    _with_db(settings, run)
+    with_db(settings, run)
     return EXIT_OK
 
 
@@ -199,7 +191,7 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
             reprocess(db, _processes(args, settings), words, since, args.source, settings.extract_timeout)
         )
 
-    report: ReprocessReport = _with_db(settings, run)
+    report: ReprocessReport = with_db(settings, run)
     if args.json:
         print(json.dumps(report.as_dict()), flush=True)
     else:
@@ -243,13 +235,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         with db.read() as session:
             return (write_jsonl if args.format == "jsonl" else write_text)(session, sys.stdout, args.unique)
 
-    count = _with_db(settings, write)
+    count = with_db(settings, write)
     structlog.get_logger().info("export_finished", articles=count, format=args.format)
     return EXIT_OK
 
 
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = _with_db(settings, _source_rows)
+    rows = with_db(settings, _source_rows)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
     else:
@@ -267,7 +259,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         with db.read() as session:
             return stats(session)
 
-    figures = _with_db(settings, collect)
+    figures = with_db(settings, collect)
     if args.json:
         print(json.dumps(figures))
         return EXIT_OK
@@ -275,6 +267,27 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{name:<24} {figures[name]}")
     for source, states in sorted(figures["per_source"].items()):
         print(f"  {source:<22} " + "  ".join(f"{state} {n}" for state, n in states.items()))
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    period = option_duration("--older-than", args.older_than)
+    if period <= 0:
+        raise ConfigError("invalid", f"--older-than {args.older_than!r} must be a positive duration")
+    before = datetime.now(UTC) - timedelta(seconds=period)
+
+    def cut(db: Database) -> Pruned:
+        with db.write() as session:
+            return prune(session, before, args.articles)
+
+    pruned: Pruned = with_db(settings, cut)
+    counts = asdict(pruned) | {"before": before.isoformat()}
+    structlog.get_logger().info("pruned", **counts)
+    print(
+        json.dumps(counts)
+        if args.json
+        else "  ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+    )
     return EXIT_OK
 
 
@@ -286,11 +299,3 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
         db.close()
     structlog.get_logger().info("db_upgraded", before=before, after=after)
     return EXIT_OK
-
-
-def _with_db(settings: Settings, work: Callable[[Database], Any]) -> Any:
-    db = open_database(settings)
-    try:
-        return work(db)
-    finally:
-        db.close()

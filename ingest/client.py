@@ -23,6 +23,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from ingest import metrics
 from ingest.clock import Clock, SystemClock
 from ingest.decode import ACCEPT_ENCODING, BoundedBody, TooLarge
 from ingest.errors import BlockedError, FetchError, HTTPStatusError
@@ -226,12 +227,14 @@ class HttpClient:
     async def _one(
         self, url: str, headers: dict[str, str], max_bytes: int, what: str, budget: float
     ) -> tuple[int, dict[str, str], bytes]:
+        started = time.monotonic()
         try:
             async with asyncio.timeout(budget), self._client.stream("GET", url, headers=headers) as response:
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
                 if not 200 <= response.status_code < 300:
                     return response.status_code, response_headers, b""
                 body = await _read_bounded(response, max_bytes, f"{what} of {url}")
+                metrics.fetched(what, time.monotonic() - started)
                 return response.status_code, response_headers, body
         except (TimeoutError, httpx.TimeoutException):
             raise FetchError("timeout", f"{url} took longer than {self.settings.timeout:g}s") from None

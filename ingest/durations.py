@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.errors import ConfigError
+
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?", re.IGNORECASE)
 EXPECTED = "a duration in seconds or a string like '90s', '15m', '24h' or '1h30m'"
@@ -54,3 +56,11 @@ def format_duration(seconds: float) -> str:
         if count:
             out.append(f"{count}{unit}")
     return "".join(out) or "0s"
+
+
+def option_duration(option: str, value: str) -> float:
+    """A duration given on the command line; a ConfigError naming the option when it is not one."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError("invalid", f"{option}: {exc}") from None

@@ -22,6 +22,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import structlog
 from prometheus_client import make_wsgi_app
 
+from ingest import metrics
 from ingest.settings import split_listen
 from storage.db import Database
 
@@ -87,12 +88,14 @@ class Monitor:
         self._metrics = make_wsgi_app()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._gauges: metrics.DatabaseGauges | None = None
 
     def start(self) -> None:
         """Bind exactly where configured; OSError (address in use, not ours) goes to the caller."""
         host, port = split_listen(self.address)
         server_class = _Server6 if ":" in host else _Server
         self._server = make_server(host, port, self._app, server_class=server_class, handler_class=_Quiet)
+        self._gauges = metrics.watch(self.db)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ingest-http", daemon=True)
         self._thread.start()
         log.info("http_listening", address=self.address, port=self.port)
@@ -108,6 +111,9 @@ class Monitor:
             self._server.shutdown()  # ends serve_forever; requests in flight finish in their threads
             self._server.server_close()
             self._server = None
+        if self._gauges is not None:
+            metrics.unwatch(self._gauges)
+            self._gauges = None
 
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ import structlog
 from sqlmodel import Session
 from structlog.contextvars import bound_contextvars
 
+from ingest import metrics
 from ingest.clock import Clock, SystemClock
 from ingest.errors import IngestError, LeaseLost
 from ingest.hosts import host_of_pause, is_pause, pause_until
@@ -228,10 +229,14 @@ class Pipeline:
         """Lease a few due sources. Small batches, taken as lanes free up, share the due sources
         fairly among workers that tick at the same moment instead of one taking them all."""
         now = self.clock.now()
-        until = self.source_lease_until(now)
-        return await runtime.store.write(
-            lambda session: sources.claim_due(session, self.owner, now, until, CLAIM_SOURCES, due_by, exclude)
+        until, taken_over = self.source_lease_until(now), list[int]()
+        claimed = await runtime.store.write(
+            lambda session: sources.claim_due(
+                session, self.owner, now, until, CLAIM_SOURCES, due_by, exclude, taken_over
+            )
         )
+        metrics.TAKEOVERS.labels("source").inc(len(taken_over))
+        return claimed
 
     async def run_pass(
         self,
@@ -418,7 +423,10 @@ class Pipeline:
     ) -> None:
         """Count, log once and record a failed refresh; share a pause the host asked for."""
         with bound_contextvars(source=source.name):
-            outcome = failure_outcome(source, error, now, self.bounds, outage)
+            outcome = replace(
+                failure_outcome(source, error, now, self.bounds, outage),
+                duration_ms=round((time.monotonic() - clock) * 1000, 1),
+            )
             if outcome.status == "deferred":
                 work.counts.sources_deferred += 1
             else:
@@ -499,7 +507,8 @@ class Pipeline:
         now = self.clock.now()
         lease_until = self.entry_lease_until(now)
         retry_before = work.started - work.retry_delay
-        return sightings.claim_pending(
+        taken_over: list[int] = []
+        claimed = sightings.claim_pending(
             session,
             [source_id],
             self.owner,
@@ -508,7 +517,10 @@ class Pipeline:
             retry_before,
             self.settings.max_attempts,
             CLAIM_BATCH,
+            taken_over,
         )
+        metrics.TAKEOVERS.labels("entry").inc(len(taken_over))
+        return claimed
 
     async def _entry(self, work: _Pass, sighting: Sighting, reader: SourceReader, source: Source) -> None:
         try:
@@ -529,6 +541,10 @@ class Pipeline:
                     await self._entry_failed(work, sighting, _as_ingest_error(exc))
                     return
         counts = work.counts
+        if done.outcome == "duplicate":
+            metrics.DUPLICATES.inc()
+        elif done.outcome != "unchanged":
+            metrics.ARTICLES.labels(done.outcome).inc()
         if done.outcome == "new":
             counts.articles_new += 1
         elif done.outcome == "near_duplicate":
@@ -552,6 +568,7 @@ class Pipeline:
                 log.info("entry_deferred", until=until.isoformat(), reason=error.message)
                 return
             work.counts.articles_failed += 1
+            metrics.ENTRY_FAILURES.labels(error.code).inc()
             log.warning(
                 "entry_failed", error_code=error.code, error=error.message, attempt=sighting.attempts + 1
             )
@@ -587,6 +604,7 @@ def _as_ingest_error(exc: Exception) -> IngestError:
 
 
 def _log_refresh(status: str, clock: float, **fields: object) -> None:
+    metrics.POLLS.labels(status).inc()
     duration_ms = round((time.monotonic() - clock) * 1000, 1)
     level = log.warning if status == "failed" else log.info
     level("source_refreshed", status=status, duration_ms=duration_ms, **fields)

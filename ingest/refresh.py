@@ -8,6 +8,7 @@ otherwise turn the next poll into a 304 and lose the entries. How a failure coun
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,7 +61,7 @@ async def refresh(
     source: Source, reader: SourceReader, store: Store, owner: str, now: datetime, bounds: Bounds
 ) -> Refreshed:
     assert source.id is not None
-    source_id = source.id
+    source_id, started = source.id, time.monotonic()
     poll = await reader.poll(validators_of(source))
     hints = poll.hints or stored_hints(source)
     entries = poll.entries
@@ -94,6 +95,11 @@ async def refresh(
             url=url,
             moved_to=moved_to,
             moved_count=moved_count,
+            http_status=poll.status,
+            bytes=poll.size,
+            entries_seen=len(entries),
+            entries_new=inserted,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
         if not sources.record_refresh(session, source_id, owner, outcome):
             raise LeaseLost(f"source {source.name!r}")  # rolls the whole transaction back
@@ -131,6 +137,7 @@ def failure_outcome(
             error_code=error.code,
             error_message=f"{message}: the feed is gone; polling stopped",
             failures=source.consecutive_failures,
+            http_status=410,
         )
     status = error.status if isinstance(error, HTTPStatusError) else None
     retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
@@ -151,6 +158,7 @@ def failure_outcome(
         error_message=message,
         failures=failures,
         counted=not not_its_fault,
+        http_status=status,
     )
 
 

@@ -73,29 +73,44 @@ class _Section(BaseModel):
 
 
 class FetchSettings(_Section):
-    user_agent: str = "ingest/0.1 (+https://example.org/ingest)"
-    timeout: Duration = Field(20.0, gt=0, description="total deadline per request, not per read")
+    user_agent: str = Field(
+        "ingest/0.1 (+https://example.org/ingest)", description="name the service and a contact URL"
+    )
+    timeout: Duration = Field(
+        20.0, gt=0, description="total deadline per request: connect, redirects, headers and body"
+    )
     max_feed_bytes: int = Field(10_485_760, gt=0, description="after decompression")
     max_page_bytes: int = Field(5_242_880, gt=0, description="after decompression")
-    max_redirects: int = Field(5, ge=0)
+    max_redirects: int = Field(5, ge=0, description="redirects followed per request")
     concurrency: int = Field(16, gt=0, description="requests in flight, all hosts")
-    per_host_concurrency: int = Field(2, gt=0, description="requests in flight per host")
+    per_host_concurrency: int = Field(
+        2, gt=0, description="requests in flight per host, feeds and pages together"
+    )
     per_host_delay: Duration = Field(
-        0.5, ge=0, description="between two requests to one host (or Crawl-delay)"
+        0.5, ge=0, description="between two requests to one host (a longer robots.txt `Crawl-delay` wins)"
     )
     allow_networks: tuple[IPvAnyNetwork, ...] = Field(
-        (), description="CIDRs exempt from the private-network block"
+        (), description="CIDRs exempt from the private-network block (tests, intranets)"
     )
-    respect_robots_txt: bool = Field(True, description="for article pages")
+    respect_robots_txt: bool = Field(
+        True, description="consult robots.txt (protego) before fetching article pages"
+    )
 
 
 class ScheduleSettings(_Section):
-    tick: Duration = Field(30.0, gt=0)
-    default_interval: Duration = Field(1800.0, gt=0, description="before the adaptive interval has data")
-    min_interval: Duration = Field(300.0, gt=0)
-    max_interval: Duration = Field(86400.0, gt=0)
+    tick: Duration = Field(30.0, gt=0, description="how often the daemon looks for due sources")
+    default_interval: Duration = Field(
+        1800.0, gt=0, description="poll interval before the adaptive interval has data"
+    )
+    min_interval: Duration = Field(300.0, gt=0, description="shortest interval between two polls of a source")
+    max_interval: Duration = Field(
+        86400.0, gt=0, description="longest interval between two polls of a source"
+    )
     lease_margin: Duration = Field(
-        120.0, gt=0, description="a claimed source or entry is leased for its fetch deadlines plus this"
+        120.0,
+        gt=0,
+        description="a claimed source is leased for 2 × `fetch.timeout` plus this, an entry for 3 × plus "
+        "this; a dead worker's work waits this long at most",
     )
 
     @model_validator(mode="after")
@@ -106,26 +121,40 @@ class ScheduleSettings(_Section):
 
 
 class DaemonSettings(_Section):
-    shutdown_grace: Duration = Field(30.0, ge=0, description="SIGTERM: time for in-flight work")
+    shutdown_grace: Duration = Field(
+        30.0, ge=0, description="on SIGTERM, time for in-flight work before leases are released"
+    )
     http_listen: Annotated[str, AfterValidator(_check_listen)] = Field(
-        "", description='e.g. "127.0.0.1:9108": /metrics, /healthz, /readyz; off when empty'
+        "",
+        description="`host:port` (e.g. `127.0.0.1:9108`, bound exactly there) for `/healthz`, `/readyz`, "
+        "`/metrics`; off when empty",
     )
 
 
 class NormalizeSettings(_Section):
     related_labels: tuple[str, ...] = Field(
-        (), description='more labels of related-link lines to drop ("Zie ook", "Läs även")'
+        (),
+        description="more labels of related-link lines to drop, added to the built-in ones "
+        '(`["zie ook", "läs även"]`)',
     )
-    paywall_phrases: tuple[str, ...] = Field((), description="more phrases that mark a paywall box")
+    paywall_phrases: tuple[str, ...] = Field(
+        (), description="more phrases that mark a paywall or fundraising box at the end of a text"
+    )
 
 
 class SourceConfig(_Section):
-    name: str = Field(min_length=1, max_length=200)
-    url: str | None = None
-    path: Annotated[Path, AfterValidator(_resolve_path)] | None = None
-    interval: Duration | None = Field(None, gt=0, description="fixed instead of adaptive")
-    full_text: bool = Field(True, description="fetch and extract the linked page")
-    enabled: bool = True
+    name: str = Field(min_length=1, max_length=200, description="unique")
+    url: str | None = Field(None, description="a feed over `http://` or `https://`")
+    path: Annotated[Path, AfterValidator(_resolve_path)] | None = Field(
+        None, description="a directory (exactly one of `url` and `path`)"
+    )
+    interval: Duration | None = Field(
+        None, gt=0, description="a fixed poll interval instead of the adaptive one"
+    )
+    full_text: bool = Field(
+        True, description="fetch and extract the linked page; `false` stores the feed's own content"
+    )
+    enabled: bool = Field(True, description="poll it (`ingest sources disable` holds until this changes)")
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceConfig:
@@ -149,11 +178,16 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    database_url: str = "sqlite:///data/ingest.db"
+    database_url: str = Field(
+        "sqlite:///data/ingest.db",
+        description="SQLAlchemy URL; `postgresql+psycopg://user@host/db` in production",
+    )
     workers: int = Field(0, ge=0, description="extraction processes; 0 means one per core")
-    max_attempts: int = Field(3, gt=0, description="tries per entry before it stays failed")
+    max_attempts: int = Field(3, gt=0, description="tries per entry (one per run) before it stays `failed`")
     extract_timeout: Duration = Field(
-        30.0, gt=0, description="time limit to parse one feed or extract one page; the worker is stopped"
+        30.0,
+        gt=0,
+        description="time limit to parse one feed or extract one page; the worker process is stopped",
     )
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()

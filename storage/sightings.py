@@ -52,7 +52,7 @@ def revisit(session: Session, source_id: int, changed: Sequence[NewSighting]) ->
         statement = (
             update(Sighting)
             .where(col(Sighting.source_id) == source_id, col(Sighting.entry_key) == entry.entry_key)
-            .where(col(Sighting.state) != "pending")
+            .where(col(Sighting.state).not_in(["pending", "pruned"]))  # a tombstone stays one
             .values(
                 state="pending",
                 attempts=0,
@@ -97,19 +97,24 @@ def claim_pending(
     retry_before: datetime,
     max_attempts: int,
     limit: int,
+    taken_over: list[int] | None = None,
 ) -> list[Sighting]:
-    """Lease up to ``limit`` entries to process: pending ones, and failed ones due for a retry."""
+    """Lease up to ``limit`` entries to process: pending ones, and failed ones due for a retry.
+    The ids of entries whose expired lease belonged to another worker are added to ``taken_over``."""
     workable, free = _workable(retry_before, max_attempts), _free(now)
     query = (
-        select(Sighting.id)
+        select(Sighting.id, Sighting.lease_owner)
         .where(col(Sighting.source_id).in_(list(source_ids)), workable, free)
         .order_by(col(Sighting.id))
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: concurrent workers take different entries
     )
-    ids = list(session.exec(query).all())
+    rows = list(session.exec(query).all())
+    ids = [i for i, _ in rows if i is not None]
     if not ids:
         return []
+    if taken_over is not None:
+        taken_over.extend(i for i, holder in rows if i is not None and holder is not None and holder != owner)
     session.execute(
         update(Sighting)
         .where(col(Sighting.id).in_(ids), free)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +11,12 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import serialize
-from storage.tables import Source
+from storage.tables import Poll, Source
 from storage.upsert import affected
 
 # After this many failures in a row a source is "degraded": still polled, at the longest interval.
 DEGRADED_AFTER = 10
+CONFIG, CLI, REMOVED = "config", "cli", "removed"  # where a source comes from (Source.origin)
 _SYNC_LOCK_KEY = 4_152_773_002  # any fixed number (storage.migrate's is ..._001)
 
 
@@ -65,6 +67,12 @@ class RefreshOutcome:
     url: str | None = None  # the source moved here
     moved_to: str | None = None
     moved_count: int = 0
+    # For the poll history (`ingest sources show`):
+    http_status: int | None = None
+    bytes: int | None = None
+    entries_seen: int = 0
+    entries_new: int = 0
+    duration_ms: float | None = None
 
 
 def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "config") -> None:
@@ -87,17 +95,86 @@ def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "
                 source.state, source.consecutive_failures, source.next_fetch_at = "new", 0, None
             source.url, source.declared_url = spec.url, spec.url
         source.kind, source.path = spec.kind, spec.path
-        source.interval_s, source.full_text, source.enabled = spec.interval_s, spec.full_text, spec.enabled
+        source.interval_s, source.full_text = spec.interval_s, spec.full_text
+        if source.id is None or source.origin != origin or source.declared_enabled != spec.enabled:
+            # A declaration that changed wins; otherwise `ingest sources enable/disable` holds.
+            source.enabled = source.declared_enabled = spec.enabled
         source.origin = origin
         session.add(source)
     for name, source in existing.items():
-        if source.origin == origin and name not in declared and source.enabled:
-            source.enabled = False
+        if source.origin == origin and name not in declared and (source.enabled or source.declared_enabled):
+            source.enabled, source.declared_enabled = False, None
             session.add(source)
 
 
 def all_sources(session: Session) -> list[Source]:
-    return list(session.exec(select(Source).order_by(col(Source.name))).all())
+    """Every source but those removed from the command line (kept only for their history)."""
+    query = select(Source).where(col(Source.origin) != REMOVED).order_by(col(Source.name))
+    return list(session.exec(query).all())
+
+
+def by_name(session: Session, name: str) -> Source | None:
+    return session.exec(select(Source).where(col(Source.name) == name)).first()
+
+
+def by_url(session: Session, url: str) -> Source | None:
+    """A source (not removed) polled at, or declared with, ``url``."""
+    query = select(Source).where(
+        or_(col(Source.url) == url, col(Source.declared_url) == url), col(Source.origin) != REMOVED
+    )
+    return session.exec(query).first()
+
+
+def add(session: Session, spec: SourceSpec, title: str | None = None, site_url: str | None = None,
+        tags: Sequence[str] = ()) -> Source:  # fmt: skip
+    """A source added from the command line (or an OPML import); one removed earlier comes back."""
+    source = by_name(session, spec.name) or Source(name=spec.name, kind=spec.kind)
+    source.kind, source.url, source.declared_url, source.path = spec.kind, spec.url, spec.url, spec.path
+    source.interval_s, source.full_text, source.enabled = spec.interval_s, spec.full_text, spec.enabled
+    source.origin, source.title, source.site_url = CLI, title, site_url
+    source.tags = json.dumps(list(tags), ensure_ascii=False) if tags else None
+    source.state, source.consecutive_failures, source.next_fetch_at = "new", 0, None
+    session.add(source)
+    session.flush()
+    return source
+
+
+def set_enabled(session: Session, name: str, enabled: bool) -> Source | None:
+    source = by_name(session, name)
+    if source is None or source.origin == REMOVED:
+        return None
+    source.enabled = enabled
+    if enabled and source.state == "gone":  # asked to try again
+        source.state, source.next_fetch_at = "new", None
+    session.add(source)
+    return source
+
+
+def remove(session: Session, name: str) -> Source | None:
+    """Stop polling a command-line source and hide it; its sightings and articles stay."""
+    source = by_name(session, name)
+    if source is None or source.origin == REMOVED:
+        return None
+    source.origin, source.enabled = REMOVED, False
+    session.add(source)
+    return source
+
+
+def tags_of(source: Source) -> list[str]:
+    try:
+        loaded = json.loads(source.tags or "[]")
+    except ValueError:
+        return []
+    return [str(tag) for tag in loaded] if isinstance(loaded, list) else []
+
+
+def recent_polls(session: Session, source_id: int, limit: int = 20) -> list[Poll]:
+    query = (
+        select(Poll)
+        .where(col(Poll.source_id) == source_id)
+        .order_by(col(Poll.at).desc(), col(Poll.id).desc())
+    )
+    return list(session.exec(query.limit(limit)).all())
 
 
 def enabled_sources(session: Session, names: Sequence[str] = ()) -> list[Source]:
@@ -115,16 +192,18 @@ def claim_due(
     limit: int,
     due_by: datetime | None = None,
     exclude: Collection[int] = (),
+    taken_over: list[int] | None = None,
 ) -> list[Source]:
     """Lease the enabled sources whose next poll has come (by ``due_by``, default ``now``), the
     most overdue first, leaving out the ids in ``exclude``.
 
     On PostgreSQL the rows are locked with SKIP LOCKED: workers claiming at the same moment take
-    different sources instead of waiting on each other; SQLite serialises writers anyway.
+    different sources instead of waiting on each other; SQLite serialises writers anyway. The ids
+    of sources whose expired lease belonged to another worker are added to ``taken_over``.
     """
     due_by = now if due_by is None else due_by
     query = (
-        select(Source.id)
+        select(Source.id, Source.lease_owner)
         .where(col(Source.enabled), col(Source.state) != "gone", _lease_free(now))
         .where(or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= due_by))
         .order_by(col(Source.next_fetch_at).is_not(None), col(Source.next_fetch_at), col(Source.id))
@@ -133,9 +212,12 @@ def claim_due(
     )
     if exclude:
         query = query.where(col(Source.id).not_in(list(exclude)))
-    ids = [i for i in session.exec(query).all() if i is not None]
+    rows = [(i, holder) for i, holder in session.exec(query).all() if i is not None]
+    ids = [i for i, _ in rows]
     if not ids:
         return []
+    if taken_over is not None:
+        taken_over.extend(i for i, holder in rows if holder is not None and holder != owner)
     session.execute(
         update(Source).where(col(Source.id).in_(ids)).values(lease_owner=owner, lease_expires_at=until)
     )
@@ -191,7 +273,25 @@ def record_refresh(session: Session, source_id: int, owner: str, outcome: Refres
     statement = (
         update(Source).where(col(Source.id) == source_id, col(Source.lease_owner) == owner).values(**values)
     )
-    return affected(session.execute(statement)) == 1
+    if affected(session.execute(statement)) != 1:
+        return False
+    session.add(_poll(source_id, outcome))
+    return True
+
+
+def _poll(source_id: int, outcome: RefreshOutcome) -> Poll:
+    return Poll(
+        source_id=source_id,
+        at=outcome.at,
+        status=outcome.status,
+        http_status=outcome.http_status,
+        duration_ms=outcome.duration_ms,
+        bytes=outcome.bytes,
+        entries_seen=outcome.entries_seen,
+        entries_new=outcome.entries_new,
+        error_code=outcome.error_code,
+        error_message=(outcome.error_message or "")[:2000] or None,
+    )
 
 
 def _health(outcome: RefreshOutcome) -> dict[str, object]:

@@ -49,6 +49,30 @@ class Source(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    title: str | None = Field(default=None, sa_type=Text)  # the feed's own title (OPML, discovery)
+    site_url: str | None = Field(default=None, sa_type=Text)  # the site the feed belongs to (OPML htmlUrl)
+    tags: str | None = Field(default=None, sa_type=Text)  # JSON array: OPML folders and categories
+    # The config's `enabled` as last synced: the command line's enable/disable holds until it changes.
+    declared_enabled: bool | None = None
+
+
+class Poll(SQLModel, table=True):
+    """One poll of a source, for `ingest sources show`: when, how it ended, what it cost and brought."""
+
+    __tablename__ = "poll"
+    __table_args__ = (Index("ix_poll_source_at", "source_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16)  # ok | not_modified | failed | deferred | gone
+    http_status: int | None = None
+    duration_ms: float | None = None
+    bytes: int | None = None
+    entries_seen: int = 0
+    entries_new: int = 0
+    error_code: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, sa_type=Text)
 
 
 class Sighting(SQLModel, table=True):

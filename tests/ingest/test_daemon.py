@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from ingest.cli import open_database
 from ingest.clock import ManualClock
+from ingest.opening import open_database
 from ingest.pipeline import Pipeline
 from ingest.settings import Settings
 from storage import sources as source_store

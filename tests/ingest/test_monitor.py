@@ -20,7 +20,9 @@ from storage import migrate
 from storage.db import Database
 from tests.conftest import ROOT
 from tests.ingest.test_cli import ingest, write_config
+from tests.ingest.test_manage import _feed
 from tests.support.postgres import server_url
+from tests.support.server import LoopbackServer, Route
 
 
 def _free_port() -> int:
@@ -133,3 +135,52 @@ def test_a_silent_client_holds_up_neither_probes_nor_stopping(tmp_path: Path) ->
     finally:
         monitor.stop()
         db.close()
+
+
+def _series(text: str) -> dict[str, float]:
+    """Prometheus text format to {'name{labels}': value}."""
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def test_metrics_move_with_the_work(tmp_path: Path, server: LoopbackServer) -> None:
+    """A running daemon's counters and gauges, scraped as Prometheus would, follow what it does."""
+    url = _feed(server, "/news.xml", "Metrics", items=3)
+    server.add("/broken.xml", Route(b"nope", status=500))
+    port = _free_port()
+    config = write_config(
+        tmp_path,
+        f'[[sources]]\nname = "news"\nurl = "{url}"\n[[sources]]\nname = "broken"\nurl = "{server.url("/broken.xml")}"\n',
+        extra=f'[schedule]\ntick = "1s"\n[daemon]\nhttp_listen = "127.0.0.1:{port}"\n',
+    )
+    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, series = time.monotonic() + 60, {}
+        while time.monotonic() < deadline:
+            try:
+                series = _series(_get(f"{base}/metrics")[1])
+            except OSError:
+                series = {}
+            if series.get('ingest_articles_stored_total{outcome="new"}') == 3.0:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the articles were never counted: {series}")
+        assert series['ingest_polls_total{status="ok"}'] >= 1
+        assert series['ingest_polls_total{status="failed"}'] >= 1
+        assert series['ingest_fetch_duration_seconds_count{what="page"}'] == 3
+        assert series['ingest_fetch_duration_seconds_count{what="feed"}'] >= 1
+        assert series['ingest_sources{state="ok"}'] == 1 and series['ingest_sources{state="failing"}'] == 1
+        assert series["ingest_sources_degraded"] == 0
+        assert series["ingest_queue_depth"] == 0
+        assert 'ingest_lease_takeovers_total{kind="entry"}' in series
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-3000:]

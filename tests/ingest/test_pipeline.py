@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from ingest.cli import open_database
+from ingest.opening import open_database
 from ingest.pipeline import Pipeline, RunSummary
 from ingest.settings import Settings
 from storage.tables import Article, RawPage, Sighting, Source

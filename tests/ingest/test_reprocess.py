@@ -7,8 +7,9 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from ingest.cli import open_database, parse_since
+from ingest.cli import parse_since
 from ingest.models import Vocabulary
+from ingest.opening import open_database
 from ingest.pipeline import Pipeline
 from ingest.reprocess import reprocess
 from storage.tables import Article
