@@ -78,8 +78,12 @@ class Daemon:
         try:
             await self._stopping.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            # Paused, not shut down, while the pass in flight finishes: APScheduler's asyncio
+            # executor cancels the jobs still running when it shuts down, which would cut the
+            # grace period to nothing.
+            scheduler.pause()
             await self._finish_current()
+            scheduler.shutdown(wait=False)
             await self._release(runtime)
             await runtime.close(wait=False)
             if self.monitor is not None:

@@ -485,3 +485,41 @@ def test_a_tick_ends_even_when_sources_fall_due_as_fast_as_they_are_polled(
         db.close()
     assert summary.counts.sources_ok == 6 and summary.counts.articles_new == 6
     assert {server.hits[f"/busy{n}.rss"] for n in range(6)} == {1}
+
+
+def test_sigterm_lets_the_entries_in_flight_finish_within_the_grace_period(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    """The pass in flight is not cut short: what is being fetched is stored, nothing new is started."""
+    items = "".join(
+        f"<item><title>Slow {n}</title><link>/s-{n}.html</link><guid>s-{n}</guid></item>" for n in range(4)
+    )
+    server.add("/s.rss", Route(rss(items), content_type="application/rss+xml"))
+    words = " ".join(f"w{i}" for i in range(150))
+    for n in range(4):
+        body = (
+            f"<html><body><article><h1>Slow {n}</h1><p>Page {n}. {words} end {n}.</p></article></body></html>"
+        )
+        server.add(f"/s-{n}.html", Route(body.encode(), delay=1.0))
+    database = tmp_path / "ingest.db"
+    config = tmp_path / "ingest.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{database}"\nworkers = 1\n[daemon]\nshutdown_grace = "20s"\n'
+        '[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nper_host_concurrency = 1\nrespect_robots_txt = false\n'
+        f'[[sources]]\nname = "slow"\nurl = "{server.url("/s.rss")}"\n'
+    )
+    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.hits["/s-0.html"] == 0:
+        time.sleep(0.02)
+    daemon.send_signal(signal.SIGTERM)
+    _, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-3000:]
+    (stopped,) = [json.loads(line) for line in err.splitlines() if '"daemon_stopped"' in line]
+    assert stopped["interrupted"] == 0 and stopped["passes"] == 1, stopped
+    assert '"level": "error"' not in err, "a clean stop logs no error"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM article WHERE url LIKE '%/s-0.html'").fetchone() == (
+            1,
+        )
