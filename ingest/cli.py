@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from ingest import __version__, logs, manage, safexml
 from ingest.cpu import default_processes
@@ -274,11 +275,18 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     period = option_duration("--older-than", args.older_than)
     if period <= 0:
         raise ConfigError("invalid", f"--older-than {args.older_than!r} must be a positive duration")
-    before = datetime.now(UTC) - timedelta(seconds=period)
+    try:
+        before = datetime.now(UTC) - timedelta(seconds=period)
+    except OverflowError:
+        raise ConfigError("invalid", f"--older-than {args.older_than!r} reaches before year 1") from None
 
     def cut(db: Database) -> Pruned:
-        with db.write() as session:
-            return prune(session, before, args.articles)
+        try:
+            with db.write() as session:
+                return prune(session, before, args.articles)
+        except DBAPIError as exc:  # a worker stored something that refers to what was being pruned
+            first_line = (str(exc.orig).strip().splitlines() or [""])[0]
+            raise StorageError(f"prune rolled back, nothing removed ({first_line}); run it again") from None
 
     pruned: Pruned = with_db(settings, cut)
     counts = asdict(pruned) | {"before": before.isoformat()}

@@ -234,12 +234,13 @@ class HttpClient:
                 if not 200 <= response.status_code < 300:
                     return response.status_code, response_headers, b""
                 body = await _read_bounded(response, max_bytes, f"{what} of {url}")
-                metrics.fetched(what, time.monotonic() - started)
                 return response.status_code, response_headers, body
         except (TimeoutError, httpx.TimeoutException):
             raise FetchError("timeout", f"{url} took longer than {self.settings.timeout:g}s") from None
         except httpx.TransportError as exc:
             raise _transport_error(url, exc) from None
+        finally:  # every request counts: 304s, errors and timeouts are what the slow tail is made of
+            metrics.fetched(what, time.monotonic() - started)
 
 
 async def _read_bounded(response: httpx.Response, max_bytes: int, what: str) -> bytes:

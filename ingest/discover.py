@@ -35,7 +35,9 @@ _KIND_BY_TYPE = {
 }
 # What a page may announce in <link rel="alternate" type=...>: the feed types, and plain JSON,
 # which JSON Feed publishers use too.
-_KIND_BY_LINK_TYPE = {**_KIND_BY_TYPE, "application/json": "json"}
+_MAYBE_JSON = "json?"  # announced as plain JSON: checked before it is offered
+_KIND_BY_LINK_TYPE = {**_KIND_BY_TYPE, "application/json": _MAYBE_JSON}
+PERMANENT_REDIRECTS = {301, 308}
 _ATOM = "http://www.w3.org/2005/Atom"
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _KIND_BY_ROOT = {"rss": "rss", f"{{{_ATOM}}}feed": "atom", f"{{{_RDF}}}RDF": "rdf"}
@@ -47,7 +49,7 @@ _JSON_START = b"\xef\xbb\xbf \t\r\n"
 
 @dataclass(frozen=True, slots=True)
 class FoundFeed:
-    url: str  # where the feed was found, after redirects
+    url: str  # where to poll it: the address found, followed through permanent redirects only
     title: str | None
     kind: str  # "rss" | "atom" | "json" | "rdf" | "unknown"
 
@@ -58,10 +60,24 @@ async def discover(client: HttpClient, url: str, max_bytes: int = 5 * 1024 * 102
     itself = _as_feed(page)
     if itself is not None:
         return [itself]
-    linked = _linked_feeds(page)
+    linked = await _verified(client, _linked_feeds(page), max_bytes)
     if linked:
         return linked
     return await _probe(client, page.final_url, max_bytes)
+
+
+async def _verified(client: HttpClient, linked: list[FoundFeed], max_bytes: int) -> list[FoundFeed]:
+    """Links announced as plain ``application/json`` are JSON Feeds only sometimes (WordPress
+    announces its REST API that way): those are fetched and kept only when they are one."""
+    kept = []
+    for feed in linked:
+        if feed.kind != _MAYBE_JSON:
+            kept.append(feed)
+            continue
+        checked = await _probe_one(client, feed.url, max_bytes)
+        if checked is not None and checked.kind == "json":
+            kept.append(FoundFeed(feed.url, feed.title or checked.title, "json"))
+    return kept
 
 
 def looks_like_feed(body: bytes, content_type: str | None) -> str | None:
@@ -72,12 +88,26 @@ def looks_like_feed(body: bytes, content_type: str | None) -> str | None:
     return sniffed[0] if sniffed is not None else _KIND_BY_TYPE.get(_media_type(content_type))
 
 
-def _as_feed(response: Response) -> FoundFeed | None:
+def _as_feed(response: Response, lasting: bool = True) -> FoundFeed | None:
+    """The response as a feed, or None; at its lasting address, or (``lasting=False``: a probed
+    path, often an alias of the site's feed) where it ended."""
+    url = _lasting_url(response) if lasting else response.final_url
     sniffed = _sniff(response.body)
     if sniffed is not None:
-        return FoundFeed(response.final_url, sniffed[1], sniffed[0])
+        return FoundFeed(url, sniffed[1], sniffed[0])
     kind = _KIND_BY_TYPE.get(_media_type(response.content_type))
-    return FoundFeed(response.final_url, None, kind) if kind else None
+    return FoundFeed(url, None, kind) if kind else None
+
+
+def _lasting_url(response: Response) -> str:
+    """Where to poll the feed: followed through permanent redirects only. A temporary one (a CDN,
+    a signed or tracking address) says the feed lives at the address asked for."""
+    url = response.url
+    for hop in response.redirects:
+        if hop.status not in PERMANENT_REDIRECTS:
+            break
+        url = hop.target
+    return url
 
 
 def _media_type(content_type: str | None) -> str:
@@ -214,16 +244,16 @@ async def _probe(client: HttpClient, page_url: str, max_bytes: int) -> list[Foun
         url = f"{parts.scheme}://{parts.netloc}{path}"
         if url == page_url:
             continue  # fetched already: not a feed
-        feed = await _probe_one(client, url, max_bytes)
+        feed = await _probe_one(client, url, max_bytes, lasting=False)
         if feed is not None:
             # Several paths often lead to one feed ("/rss" redirects to "/feed"): keep it once.
             found.setdefault(canonicalize(feed.url), feed)
     return list(found.values())
 
 
-async def _probe_one(client: HttpClient, url: str, max_bytes: int) -> FoundFeed | None:
+async def _probe_one(client: HttpClient, url: str, max_bytes: int, lasting: bool = True) -> FoundFeed | None:
     try:
         response = await client.get(url, max_bytes=max_bytes, headers={"Accept": FEED_ACCEPT}, what="feed")
     except FetchError:
         return None  # nothing there, or not reachable: either way no feed at this path
-    return _as_feed(response)
+    return _as_feed(response, lasting)

@@ -23,7 +23,7 @@ from ingest.client import HttpClient
 from ingest.clock import SystemClock
 from ingest.discover import FoundFeed, discover
 from ingest.durations import option_duration
-from ingest.errors import ConfigError, IngestError
+from ingest.errors import ConfigError, HTTPStatusError, IngestError
 from ingest.hosts import HostGate
 from ingest.opening import with_db
 from ingest.opml import OutlineFeed, parse_opml, render_opml
@@ -35,7 +35,8 @@ from storage.sources import REMOVED, SourceSpec
 from storage.tables import Poll, Source
 
 log = structlog.get_logger()
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+NAME_MAX = 200  # as in the config (and the database column)
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
@@ -76,6 +77,10 @@ def add_commands(actions: Any, common: argparse.ArgumentParser) -> None:
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     url = _checked_url(args.url)
     interval = option_duration("--interval", args.interval) if args.interval else None
+    if interval is not None and interval < 1:
+        raise ConfigError("invalid", f"--interval {args.interval!r} is shorter than a second")
+    if args.name is not None and not 1 <= len(args.name) <= NAME_MAX:
+        raise ConfigError("invalid", f"--name must be 1 to {NAME_MAX} characters long")
     if args.no_discover:
         chosen = FoundFeed(url, None, "unknown")
     else:
@@ -83,7 +88,8 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             found = asyncio.run(_discover(settings, url))
         except IngestError as exc:
             print(f"ingest: cannot look for feeds at {url}: {exc.message}", file=sys.stderr)
-            return EXIT_FAILED
+            # A page that answers with an error is the wrong address; a network failure is not.
+            return EXIT_USAGE if isinstance(exc, HTTPStatusError) else EXIT_FAILED
         chosen = _choose(url, found)
 
     def store(db: Database) -> Source:
@@ -97,7 +103,11 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checked_url(url: str) -> str:
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - reading it is the check: urlsplit raises on a port out of range
+    except ValueError as exc:
+        raise ConfigError("bad_url", f"{url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError("bad_url", f"{url!r} is not an http(s) URL")
     return url.strip()
@@ -127,7 +137,10 @@ def _choose(url: str, found: list[FoundFeed]) -> FoundFeed:
             "several_feeds", f"{url} offers {len(found)} feeds:\n{listing}\nadd the one you want by its URL"
         )
     print(f"{url} offers {len(found)} feeds:\n{listing}")
-    answer = input(f"which one? [1-{len(found)}] ").strip()
+    try:
+        answer = input(f"which one? [1-{len(found)}] ").strip()
+    except EOFError:
+        answer = ""
     if not answer.isdigit() or not 1 <= int(answer) <= len(found):
         raise ConfigError("no_choice", f"{answer!r} is not one of 1-{len(found)}; nothing added")
     return found[int(answer) - 1]
@@ -140,11 +153,13 @@ def _add(
     if (existing := source_store.by_url(session, feed.url)) is not None:
         raise ConfigError("exists", f"{feed.url} is already polled as {existing.name!r}")
     declared = {s.name for s in settings.sources}
-    if name is not None:
-        taken = source_store.by_name(session, name)
-        if name in declared or (taken is not None and taken.origin != REMOVED):
-            raise ConfigError("exists", f"a source named {name!r} exists already; choose another --name")
-    chosen = name or _free_name(session, feed.title or urlsplit(feed.url).hostname or "feed", declared)
+    # The same feed removed earlier comes back with its history; another feed never takes it over.
+    revived = source_store.removed_with_url(session, feed.url)
+    reviving_it = revived is not None and revived.name == name
+    if name is not None and not reviving_it and (name in declared or source_store.by_name(session, name)):
+        raise ConfigError("exists", f"a source named {name!r} exists already; choose another --name")
+    wanted = feed.title or urlsplit(feed.url).hostname or "feed"
+    chosen = name or (revived.name if revived is not None else _free_name(session, wanted, declared))
     spec = SourceSpec(chosen, "feed", feed.url, None, interval, full_text=True, enabled=True)
     return source_store.add(session, spec, title=feed.title, tags=tags)
 
@@ -154,8 +169,7 @@ def _free_name(session: Session, wanted: str, declared: set[str]) -> str:
     base = _NOT_NAME.sub("-", wanted.casefold()).strip("-")[:60] or "feed"
     for n in range(1, 10_000):
         name = base if n == 1 else f"{base}-{n}"
-        taken = source_store.by_name(session, name)
-        if name not in declared and (taken is None or taken.origin == REMOVED):
+        if name not in declared and source_store.by_name(session, name) is None:  # removed ones too
             return name
     raise ConfigError("exists", f"no free name for {wanted!r}; give one with --name")
 

@@ -62,7 +62,12 @@ class DatabaseGauges(Collector):
         with self.db.read() as session:
             query = select(Source.state, func.count()).where(col(Source.enabled)).group_by(col(Source.state))
             states = {str(state): int(count) for state, count in session.exec(query).all()}
-            pending = select(func.count()).select_from(Sighting).where(col(Sighting.state) == "pending")
+            pending = (  # of enabled sources: the entries of a disabled one wait for nobody
+                select(func.count())
+                .select_from(Sighting)
+                .join(Source, col(Source.id) == col(Sighting.source_id))
+                .where(col(Sighting.state) == "pending", col(Source.enabled))
+            )
             waiting = session.exec(pending).one()
         return states, int(waiting)
 

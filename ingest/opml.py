@@ -130,13 +130,20 @@ def _attribute(outline: Element, name: str) -> str | None:
 
 def _feed_url(xml_url: str) -> str | None:
     """The feed's address if it is one we fetch: http(s) with a host. Others are skipped."""
-    url = absolute(xml_url, None)
+    url = _absolute(xml_url)
     return url if url is not None and host_of(url) else None
 
 
 def _web_url(outline: Element) -> str | None:
     html_url = _attribute(outline, "htmlUrl")
-    return absolute(html_url, None) if html_url else None
+    return _absolute(html_url) if html_url else None
+
+
+def _absolute(url: str) -> str | None:
+    try:
+        return absolute(url, None)
+    except ValueError:  # "http://[::1/feed" and the like: not an address, skipped like any other
+        return None
 
 
 def _segments(path: str) -> tuple[str, ...]:

@@ -604,7 +604,8 @@ def _as_ingest_error(exc: Exception) -> IngestError:
 
 
 def _log_refresh(status: str, clock: float, **fields: object) -> None:
-    metrics.POLLS.labels(status).inc()
+    if status != "skipped":  # another worker polled it: not a poll of ours
+        metrics.POLLS.labels(status).inc()
     duration_ms = round((time.monotonic() - clock) * 1000, 1)
     level = log.warning if status == "failed" else log.info
     level("source_refreshed", status=status, duration_ms=duration_ms, **fields)

@@ -38,6 +38,7 @@ class ReprocessReport:
     unchanged: int = 0
     conflicts: int = 0
     failed: int = 0
+    skipped: int = 0  # their page was pruned: nothing to rebuild them from
     duration_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +89,9 @@ async def reprocess(
             partial(rebuild.article_ids, since=since, source_names=sources, after_id=cursor, limit=BATCH)
         ):
             items = await store.read(partial(rebuild.inputs, ids=ids))
+            report.skipped += sum(not item.rebuildable for item in items)
+            report.examined += sum(not item.rebuildable for item in items)
+            items = [item for item in items if item.rebuildable]
             drafts = await asyncio.gather(
                 *(_rebuild(cpu, item, words) for item in items), return_exceptions=True
             )

@@ -65,6 +65,13 @@ class RebuildInput:
     link: str | None
     feed_language: str | None
     first_seen_at: datetime | None
+    extractor: str = ""  # what produced the stored text
+
+    @property
+    def rebuildable(self) -> bool:
+        """From its page, or from the feed's own text when that is what it was made of. A page
+        pruned away (``ingest prune``) leaves only the feed's teaser: rebuilding would lose the text."""
+        return self.page is not None or self.extractor == "feed"
 
 
 def article_ids(
@@ -122,6 +129,7 @@ def _input(article: Article, first: Sighting | None, raw: RawPage | None) -> Reb
         link=first.link if first else None,
         feed_language=first.feed_language if first else None,
         first_seen_at=first.first_seen_at if first else None,
+        extractor=article.extractor,
     )
 
 

@@ -102,7 +102,8 @@ def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "
         source.origin = origin
         session.add(source)
     for name, source in existing.items():
-        if source.origin == origin and name not in declared and (source.enabled or source.declared_enabled):
+        # Once, when the declaration goes: `ingest sources enable` may bring it back afterwards.
+        if source.origin == origin and name not in declared and source.declared_enabled is not None:
             source.enabled, source.declared_enabled = False, None
             session.add(source)
 
@@ -121,6 +122,14 @@ def by_url(session: Session, url: str) -> Source | None:
     """A source (not removed) polled at, or declared with, ``url``."""
     query = select(Source).where(
         or_(col(Source.url) == url, col(Source.declared_url) == url), col(Source.origin) != REMOVED
+    )
+    return session.exec(query).first()
+
+
+def removed_with_url(session: Session, url: str) -> Source | None:
+    """A source removed from the command line that polled ``url``: adding it again revives it."""
+    query = select(Source).where(
+        or_(col(Source.url) == url, col(Source.declared_url) == url), col(Source.origin) == REMOVED
     )
     return session.exec(query).first()
 

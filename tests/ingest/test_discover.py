@@ -73,6 +73,11 @@ def test_base_href_is_honoured(server: LoopbackServer) -> None:
 
 
 def test_several_feeds_keep_document_order_titles_and_appear_once(server: LoopbackServer) -> None:
+    server.add("/plain.json", Route(JSON_FEED, content_type="application/json"))
+    server.add(
+        "/wp-json/wp/v2/pages/7",
+        Route(b'{"id": 7, "title": {"rendered": "Home"}}', content_type="application/json"),
+    )
     url = server.add(
         "/",
         Route(
@@ -86,7 +91,8 @@ def test_several_feeds_keep_document_order_titles_and_appear_once(server: Loopba
                 '<link rel="alternate" type="text/html" href="/page">'
                 '<link rel="alternate" type="application/rdf+xml" href="/index.rdf">',
                 '<link rel="alternate" type="application/feed+json" title="JSON" href="/feed.json">'
-                '<link rel="alternate" type="application/json" href="/plain.json">',
+                '<link rel="alternate" type="application/json" href="/plain.json">'
+                '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/7">',
             )
         ),
     )
@@ -95,9 +101,11 @@ def test_several_feeds_keep_document_order_titles_and_appear_once(server: Loopba
         FoundFeed(server.url("/rss"), "Café", "rss"),
         FoundFeed(server.url("/index.rdf"), None, "rdf"),
         FoundFeed(server.url("/feed.json"), "JSON", "json"),
-        FoundFeed(server.url("/plain.json"), None, "json"),
+        FoundFeed(server.url("/plain.json"), "JSON feed", "json"),
     ]
-    assert server.hit_counts() == {"/": 1}  # links found: nothing probed
+    # Links found: nothing probed; the two announced as plain JSON were fetched to tell a JSON Feed
+    # from a REST API (which is left out).
+    assert server.hit_counts() == {"/": 1, "/plain.json": 1, "/wp-json/wp/v2/pages/7": 1}
 
 
 def test_titles_in_a_page_without_declared_charset_are_read_as_utf8(server: LoopbackServer) -> None:
@@ -190,3 +198,12 @@ def test_a_start_url_that_fails_raises(server: LoopbackServer) -> None:
 )
 def test_looks_like_feed(body: bytes, content_type: str | None, kind: str | None) -> None:
     assert looks_like_feed(body, content_type) == kind
+
+
+def test_a_feed_behind_a_temporary_redirect_keeps_the_address_asked_for(server: LoopbackServer) -> None:
+    server.add("/cdn/feed.xml?sig=abc", Route(RSS, content_type="application/rss+xml"))
+    temporary = server.add("/feed.xml", Route(status=302, location="/cdn/feed.xml?sig=abc"))
+    assert [f.url for f in _discover(temporary)] == [temporary]
+    server.add("/new/feed.xml", Route(RSS, content_type="application/rss+xml"))
+    moved = server.add("/old/feed.xml", Route(status=301, location="/new/feed.xml"))
+    assert [f.url for f in _discover(moved)] == [server.url("/new/feed.xml")]

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ingest.opml import parse_opml
 from tests.ingest.test_cli import ingest, json_lines, write_config
 from tests.support.server import LoopbackServer, Route
@@ -155,3 +157,54 @@ def test_malformed_opml_is_an_error_with_the_line_and_imports_nothing(tmp_path: 
     assert result.returncode == 2 and "line" in result.stderr and "nothing imported" in result.stderr
     assert "Traceback" not in result.stderr
     assert _listed(config) == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sources", "add", "http://[::1/"],
+        ["sources", "add", "http://127.0.0.1:99999/"],
+        ["sources", "add", "ftp://files.example/feed"],
+        ["sources", "add", "http://127.0.0.1:9/feed.xml", "--no-discover", "--name", "n" * 201],
+        ["sources", "add", "http://127.0.0.1:9/feed.xml", "--no-discover", "--interval", "0"],
+        ["sources", "add", "http://127.0.0.1:9/feed.xml", "--no-discover", "--interval", "soon"],
+        ["prune", "--older-than", "99999999d"],
+        ["sources", "import-opml", "/nonexistent/file.opml"],
+    ],
+)
+def test_user_mistakes_are_a_message_and_exit_2(tmp_path: Path, args: list[str]) -> None:
+    result = ingest(*args, "--config", str(write_config(tmp_path, "")))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("ingest: ") and "Traceback" not in result.stderr
+
+
+def test_a_removed_source_is_revived_by_its_own_feed_and_never_taken_over(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    config = write_config(tmp_path, "")
+    first = _feed(server, "/one.xml", "Same Title")
+    second = _feed(server, "/two.xml", "Same Title")
+    assert "added same-title" in ingest("sources", "add", first, "--config", str(config)).stdout
+    assert json_lines(ingest("run-once", "--json", "--config", str(config)).stdout)[0]["articles_new"] == 2
+    assert ingest("sources", "remove", "same-title", "--config", str(config)).returncode == 0
+    other = ingest("sources", "add", second, "--config", str(config))
+    assert "added same-title-2" in other.stdout, "another feed must not take the removed one's history"
+    taken = ingest("sources", "add", second, "--name", "same-title", "--config", str(config))
+    assert taken.returncode == 2
+    back = ingest("sources", "add", first, "--config", str(config))
+    assert "added same-title:" in back.stdout  # the same feed: its own history back
+    shown = json.loads(ingest("sources", "show", "same-title", "--json", "--config", str(config)).stdout)
+    assert len(shown["polls"]) == 1 and shown["url"] == first
+    run = json_lines(ingest("run-once", "--json", "--config", str(config)).stdout)[0]
+    # same-title-2's entries are its own (new); the revived source knows its entries already
+    assert (run["entries_new"], run["articles_new"]) == (2, 2)
+
+
+def test_enabling_a_source_removed_from_the_config_holds(tmp_path: Path) -> None:
+    seeds = Path(__file__).parent.parent.parent / "seeds"
+    config = write_config(tmp_path, f'[[sources]]\nname = "seeds"\npath = "{seeds}"\n')
+    assert _listed(config)["seeds"]["enabled"] is True
+    config.write_text(config.read_text().split("[[sources]]")[0])
+    assert _listed(config)["seeds"]["enabled"] is False  # removed from the config: disabled, kept
+    assert ingest("sources", "enable", "seeds", "--config", str(config)).returncode == 0
+    assert _listed(config)["seeds"]["enabled"] is True  # and the next start does not undo it

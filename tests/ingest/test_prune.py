@@ -62,3 +62,20 @@ def test_prune_needs_a_positive_period(tmp_path: Path) -> None:
     config = write_config(tmp_path, "")
     bad = ingest("prune", "--older-than", "soon", "--config", str(config))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_reprocess_after_prune_keeps_the_text_it_cannot_rebuild(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    url = _feed(server, "/news.xml", "News", items=2)
+    config = write_config(tmp_path, f'[[sources]]\nname = "news"\nurl = "{url}"\n')
+    database = tmp_path / "ingest.db"
+    ingest("run-once", "--config", str(config))
+    with sqlite3.connect(database) as db:
+        before = db.execute("SELECT id, text FROM article ORDER BY id").fetchall()
+    _age(database, 100)
+    assert ingest("prune", "--older-than", "90d", "--config", str(config)).returncode == 0
+    again = json.loads(ingest("reprocess", "--json", "--config", str(config)).stdout)
+    assert (again["skipped"], again["changed"]) == (2, 0)
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT id, text FROM article ORDER BY id").fetchall() == before

@@ -41,6 +41,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("site_url", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("tags", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("declared_enabled", sa.Boolean(), nullable=True))
+    # What the config said is what the row says: a source since removed from it is disabled at the
+    # next start, as before; `ingest sources enable` can bring it back from then on.
+    op.execute("UPDATE source SET declared_enabled = enabled WHERE origin = 'config'")
 
 
 def downgrade() -> None:
