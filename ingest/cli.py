@@ -17,10 +17,10 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import DBAPIError
 
-from ingest import __version__, logs, manage, safexml
+from ingest import __version__, extract_command, logs, manage, safexml, search, siterules
 from ingest.cpu import default_processes
 from ingest.daemon import Daemon, DaemonCounts
-from ingest.durations import option_duration, parse_duration
+from ingest.durations import option_duration, parse_since
 from ingest.errors import ConfigError
 from ingest.models import Vocabulary
 from ingest.opening import with_db
@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_sources_list)
     manage.add_commands(source_sub, common)
+    search.add_command(commands, common)
+    extract_command.add_command(commands, common)
 
     again = commands.add_parser(
         "reprocess", parents=[common], help="rebuild stored articles from their stored pages, offline"
@@ -136,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         structlog.get_logger().warning("expat_outdated", reason=expat)
     try:
         settings = load_settings(getattr(args, "config", None))
+        if args.handler in (cmd_run_once, cmd_daemon, cmd_reprocess):
+            check_site_rules()  # a broken rules file is refused at start, not met page by page
         handler: Handler = args.handler
         return handler(args, settings)
     except ConfigError as exc:
@@ -201,19 +205,11 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILURES if report.failed else EXIT_OK
 
 
-def parse_since(text: str) -> datetime:
-    """A date or datetime (UTC unless it says otherwise), or a duration back from now ("7d")."""
+def check_site_rules() -> None:
     try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            "invalid", f"--since {text!r}: expected a date like 2024-05-01 or a duration like 7d"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        siterules.active_rules()
+    except ValueError as exc:
+        raise ConfigError("site_rules", str(exc)) from None
 
 
 def _check_names(names: Sequence[str], known: set[str]) -> None:

@@ -98,6 +98,8 @@ def assign_keys(raw_entries: Sequence[RawEntry]) -> list[Entry]:
                 published_at=raw.published_at,
                 language=raw.language,
                 content_key=digest("\0".join(v or "" for v in (raw.title, raw.summary, raw.content))),
+                enclosures=raw.enclosures,
+                categories=raw.categories,
             )
         )
     return entries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from ingest.errors import ConfigError
 
@@ -64,3 +65,18 @@ def option_duration(option: str, value: str) -> float:
         return parse_duration(value)
     except ValueError as exc:
         raise ConfigError("invalid", f"{option}: {exc}") from None
+
+
+def parse_since(text: str) -> datetime:
+    """A date or datetime (UTC unless it says otherwise), or a duration back from now ("7d")."""
+    try:
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            "invalid", f"--since {text!r}: expected a date like 2024-05-01 or a duration like 7d"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -30,3 +30,21 @@ def plausible(moment: datetime | None) -> datetime | None:
     if moment is None or moment < EARLIEST or moment > datetime.now(UTC) + timedelta(days=1):
         return None
     return moment
+
+
+MAX_CATEGORIES = 50  # of one entry: enough for any real feed, bounded for a hostile one
+
+
+def clean_categories(values: object) -> tuple[str, ...]:
+    """An entry's categories, each cleaned and once (case aside), from a list of names (JSON Feed
+    ``tags``) or of ``{term, label}`` mappings (feedparser's ``tags``: both kept when they differ)."""
+    if not isinstance(values, list):
+        return ()
+    found: dict[str, str] = {}
+    for value in values:
+        names = (value.get("term"), value.get("label")) if isinstance(value, dict) else (value,)
+        for name in names:
+            text = clean_field(name, SHORT_FIELD) if isinstance(name, str) else None
+            if text is not None:
+                found.setdefault(text.casefold(), text)
+    return tuple(found.values())[:MAX_CATEGORIES]

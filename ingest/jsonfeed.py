@@ -6,9 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ingest import enclosures
 from ingest.errors import ParseError
-from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_field, plausible
-from ingest.models import ParsedFeed, RawEntry
+from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_categories, clean_field, plausible
+from ingest.models import EnclosureInfo, ParsedFeed, RawEntry
 from ingest.urls import absolute
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -55,7 +56,22 @@ def _entry(item: dict[str, Any], base: str, feed_author: str | None) -> RawEntry
         or _string(item.get("content_text"), LONG_FIELD),
         author=_author(item) or feed_author,
         published_at=plausible(_date(item.get("date_published")) or _date(item.get("date_modified"))),
+        enclosures=_attachments(item.get("attachments"), base),
+        categories=clean_categories(item.get("tags")),
     )
+
+
+def _attachments(attachments: object, base: str) -> tuple[EnclosureInfo, ...]:
+    if not isinstance(attachments, list):
+        return ()
+    return enclosures.collect(
+        enclosures.enclosure(
+            a.get("url"), base, media_type=a.get("mime_type"), length=a.get("size_in_bytes"),
+            title=a.get("title"), duration=a.get("duration_in_seconds"),
+        )
+        for a in attachments
+        if isinstance(a, dict)
+    )  # fmt: skip
 
 
 def _author(holder: dict[str, Any]) -> str | None:

@@ -24,7 +24,7 @@ from ingest.dedupe import link_key, same_story
 from ingest.errors import LeaseLost
 from ingest.html import text_key
 from ingest.models import ArticleDraft, Page
-from storage import articles, near, raw_pages, sightings
+from storage import articles, enclosures, near, raw_pages, sightings
 from storage.articles import NewArticle
 from storage.raw_pages import NewRawPage
 from storage.tables import Article
@@ -96,6 +96,8 @@ def _materially_different(article: Article, draft: ArticleDraft) -> bool:
 def _finish(session: Session, sighting_id: int, owner: str, article_id: int, now: datetime) -> None:
     if not sightings.finish(session, sighting_id, owner, article_id, now):
         raise LeaseLost(f"entry {sighting_id}")  # rolls the whole transaction back
+    # The entry's media files go to the article it resolved to, each file once per article.
+    enclosures.attach(session, sighting_id, article_id)
 
 
 def _row(draft: ArticleDraft, raw_page_id: int | None) -> NewArticle:

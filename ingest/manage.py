@@ -228,6 +228,7 @@ def _details(source: Source) -> dict[str, Any]:
         "origin": source.origin,
         "declared_url": source.declared_url,
         "created_at": iso(source.created_at),
+        "filters": json.loads(source.filters) if source.filters else None,  # {"keep": [...], "block": [...]}
     }
 
 
@@ -252,6 +253,9 @@ def _write_details(details: dict[str, Any]) -> None:
         value = details.get(field)
         if value not in (None, [], ""):
             print(f"{field.replace('_', ' '):<22}{', '.join(value) if isinstance(value, list) else value}")
+    for kind, rules in (details.get("filters") or {}).items():  # each rule quoted: they may hold commas
+        if rules:
+            print(f"{kind:<22}{'  '.join(json.dumps(rule, ensure_ascii=False) for rule in rules)}")
     print(f"\nlast polls ({len(details['polls'])}):")
     print(f"  {'AT':<21}{'STATUS':<14}{'HTTP':>5}{'MS':>9}{'BYTES':>10}{'SEEN':>6}{'NEW':>5}  ERROR")
     for poll in details["polls"]:

@@ -31,7 +31,8 @@ ENTRY_FAILURES = Counter(
     "ingest_entry_failures", "Entries that could not be stored (extraction, fetch), by error code", ["code"]
 )
 TAKEOVERS = Counter("ingest_lease_takeovers", "Expired leases of other workers taken over", ["kind"])
-FETCH_KINDS = {"feed", "page", "robots.txt"}  # a bounded label set, whatever callers pass
+BLOCKED = Counter("ingest_entries_blocked", "Entries left out by filters, by phase (feed|body)", ["phase"])
+FETCH_KINDS = {"feed", "page", "robots.txt", "enclosure"}  # a bounded label set, whatever callers pass
 
 
 def fetched(what: str, seconds: float) -> None:

@@ -17,6 +17,21 @@ class Validators:
 
 
 @dataclass(frozen=True, slots=True)
+class EnclosureInfo:
+    """A media file an entry carries (RSS <enclosure>, media:content, JSON Feed attachment), with
+    the podcast fields (iTunes) that describe it. ``url`` is absolute, http(s)."""
+
+    url: str
+    media_type: str | None = None
+    length: int | None = None  # bytes, as the feed declares
+    title: str | None = None
+    duration_s: float | None = None
+    episode: int | None = None
+    season: int | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RawEntry:
     """One entry as the feed states it, links already absolute, before keys are assigned."""
 
@@ -28,6 +43,8 @@ class RawEntry:
     author: str | None = None
     published_at: datetime | None = None
     language: str | None = None  # the feed's declared language
+    enclosures: tuple[EnclosureInfo, ...] = ()  # deduplicated by canonical URL
+    categories: tuple[str, ...] = ()  # RSS/Atom <category>, JSON Feed tags: for filters
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +83,8 @@ class Entry:
     published_at: datetime | None
     language: str | None
     content_key: str | None = None  # digest of what the feed says of the entry: a change means an update
+    enclosures: tuple[EnclosureInfo, ...] = ()
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

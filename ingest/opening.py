@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,10 @@ def spec_of(source: SourceConfig) -> SourceSpec:
         interval_s=source.interval,
         full_text=source.full_text,
         enabled=source.enabled,
+        filters=json.dumps({"keep": list(source.keep), "block": list(source.block)}, ensure_ascii=False)
+        if source.keep or source.block
+        else None,
+        download_enclosures=source.download_enclosures,
     )
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import feedparser
 from charset_normalizer import from_bytes
 
-from ingest import jsonfeed, safexml
+from ingest import enclosures, jsonfeed, safexml
 from ingest.errors import ParseError
-from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_field, plausible
+from ingest.fields import LONG_FIELD, SHORT_FIELD, clean_categories, clean_field, plausible
 from ingest.html import inline_text
-from ingest.models import FeedHints, ParsedFeed, RawEntry
+from ingest.models import EnclosureInfo, FeedHints, ParsedFeed, RawEntry
 from ingest.urls import absolute
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -148,7 +148,42 @@ def _entry(item: Any, base: str, body: bytes, language: str | None) -> RawEntry:
         # dict.get: feedparser's own get() maps one key onto the other with a DeprecationWarning.
         published_at=_when(dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")),
         language=language,
+        enclosures=_enclosures(item, base),
+        categories=clean_categories(dict.get(item, "tags")),
     )
+
+
+def _enclosures(item: Any, base: str) -> tuple[EnclosureInfo, ...]:
+    """RSS <enclosure> and Atom rel=enclosure links (feedparser lists both as links), then
+    media:content, one per file; the entry's iTunes fields (duration, episode, season, image)."""
+    links = dict.get(item, "links") or []
+    media = dict.get(item, "media_content") or []
+    found = [
+        enclosures.enclosure(
+            link.get("href"), base, media_type=link.get("type"), length=link.get("length"),
+            title=link.get("title"),
+        )
+        for link in links
+        if isinstance(link, dict) and link.get("rel") == "enclosure"
+    ] + [
+        enclosures.enclosure(
+            content.get("url"), base, media_type=content.get("type"), length=content.get("filesize"),
+            duration=content.get("duration"),
+        )
+        for content in media
+        if isinstance(content, dict)
+    ]  # fmt: skip
+    if not any(found):
+        return ()
+    image = dict.get(item, "image")
+    episode = enclosures.podcast(
+        duration=dict.get(item, "itunes_duration"),
+        episode=dict.get(item, "itunes_episode"),
+        season=dict.get(item, "itunes_season"),
+        image=image.get("href") if isinstance(image, dict) else None,
+        base=base,
+    )
+    return enclosures.collect(found, episode)
 
 
 def _guid_and_link(item: Any, base: str, body: bytes) -> tuple[str | None, str | None]:

@@ -27,7 +27,7 @@ import structlog
 from sqlmodel import Session
 from structlog.contextvars import bound_contextvars
 
-from ingest import metrics
+from ingest import media, metrics
 from ingest.clock import Clock, SystemClock
 from ingest.errors import IngestError, LeaseLost
 from ingest.hosts import host_of_pause, is_pause, pause_until
@@ -66,6 +66,7 @@ class RunCounts:
     articles_failed: int = 0
     sources_deferred: int = 0
     articles_updated: int = 0
+    entries_blocked: int = 0  # left out by their source's filters: before any fetch, or on their text
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,8 @@ class Pipeline:
                 counts.sources_ok += 1
             counts.entries_seen += done.entries_seen
             counts.entries_new += done.entries_new
+            counts.entries_blocked += done.entries_blocked
+            metrics.BLOCKED.labels("feed").inc(done.entries_blocked)
             if done.moved_from:
                 log.warning("source_moved", old_url=done.moved_from, new_url=done.poll.final_url)
             _log_refresh(
@@ -378,6 +381,7 @@ class Pipeline:
                 clock,
                 entries_seen=done.entries_seen,
                 entries_new=done.entries_new,
+                entries_blocked=done.entries_blocked,
                 http_status=done.poll.status,
                 bytes=done.poll.size,
                 error_code=None,
@@ -541,6 +545,10 @@ class Pipeline:
                     await self._entry_failed(work, sighting, _as_ingest_error(exc))
                     return
         counts = work.counts
+        if done.outcome == "blocked":  # by the source's filters, on the article's text: nothing stored
+            counts.entries_blocked += 1
+            metrics.BLOCKED.labels("body").inc()
+            return
         if done.outcome == "duplicate":
             metrics.DUPLICATES.inc()
         elif done.outcome != "unchanged":
@@ -554,6 +562,7 @@ class Pipeline:
         elif done.outcome == "duplicate":
             counts.articles_duplicate += 1
         log.debug("entry_stored", outcome=done.outcome, article_id=done.article_id, extractor=done.extractor)
+        await media.after_entry(work.runtime, sighting, done, source)
 
     async def _entry_failed(self, work: _Pass, sighting: Sighting, error: IngestError) -> None:
         assert sighting.id is not None

@@ -17,10 +17,12 @@ from datetime import datetime
 import structlog
 from sqlmodel import Session
 
+from ingest import filters
 from ingest.clock import Clock
 from ingest.cpu import CpuPool
 from ingest.dedupe import link_key
 from ingest.errors import ExtractError, IngestError, LeaseLost
+from ingest.filters import Decision, EntryFields
 from ingest.hosts import is_pause
 from ingest.jobs import article_job
 from ingest.keep import keep_new, keep_revisit
@@ -29,7 +31,7 @@ from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.sources import SourceReader
 from ingest.store import Store
 from ingest.urls import canonical_for
-from storage import articles, sightings
+from storage import articles, sightings, sources
 from storage.tables import Sighting
 
 log = structlog.get_logger()
@@ -60,7 +62,7 @@ class LinkLocks:
 
 @dataclass(frozen=True, slots=True)
 class Processed:
-    outcome: str  # new | duplicate | near_duplicate | updated | unchanged
+    outcome: str  # new | duplicate | near_duplicate | updated | unchanged | blocked (by filters, id 0)
     article_id: int
     extractor: str | None = None  # None when attached by link without extraction
 
@@ -104,19 +106,72 @@ async def _first_visit(
 ) -> Processed:
     assert sighting.id is not None
     sighting_id, store, owner = sighting.id, ctx.store, ctx.owner
+    # The source's filters that need the article's text are tried on it, before anything is stored:
+    # the text extracted here, or that of the article the entry attaches to.
+    source_id, fields = sighting.source_id, _filter_fields(sighting)
     if (known := await _known_article(sighting, ctx)) is not None:
-        await store.write(lambda session: _attach(session, sighting_id, owner, known, ctx.clock.now()))
-        return Processed("duplicate", known)
+        return await _duplicate(sighting_id, source_id, fields, known, ctx)
     page, page_error = await _page(sighting, reader, full_text)
     if page is not None and (same_page := await _known_canonical(page, ctx, feed_site)) is not None:
-        await store.write(lambda session: _attach(session, sighting_id, owner, same_page, ctx.clock.now()))
-        return Processed("duplicate", same_page)
+        return await _duplicate(sighting_id, source_id, fields, same_page, ctx)
     now = ctx.clock.now()
     draft = await _draft(sighting, page, page_error, ctx, feed_site, now)
-    article_id, outcome = await store.write(
-        lambda session: keep_new(session, sighting_id, owner, page, draft, now)
-    )
+
+    def keep_unless_blocked(session: Session) -> tuple[int, str] | Decision:
+        decision = _body_decision(session, source_id, replace(fields, body=draft.text))
+        if decision is not None and decision.blocked:
+            _block(session, sighting_id, owner, decision, now)
+            return decision
+        return keep_new(session, sighting_id, owner, page, draft, now)
+
+    kept = await store.write(keep_unless_blocked)
+    if isinstance(kept, Decision):
+        return _left_out(kept, draft.extractor)
+    article_id, outcome = kept
     return Processed(outcome, article_id, draft.extractor)
+
+
+def _filter_fields(sighting: Sighting) -> EntryFields:
+    # Sightings keep no categories: what they could decide was decided when the entry was queued.
+    return EntryFields(sighting.feed_title, sighting.link, sighting.feed_author)
+
+
+def _body_decision(session: Session, source_id: int, fields: EntryFields) -> Decision | None:
+    """The source's filters on the entry with its text; None when no rule of the source needs it."""
+    rules = filters.stored(sources.filters_of(session, source_id))
+    return filters.after_extraction(rules, fields) if rules.needs_body else None
+
+
+async def _duplicate(
+    sighting_id: int, source_id: int, fields: EntryFields, article_id: int, ctx: EntryContext
+) -> Processed:
+    """Attach the entry to an article already stored, unless the filters block it on that text."""
+    owner, now = ctx.owner, ctx.clock.now()
+
+    def attach_unless_blocked(session: Session) -> Decision | None:
+        rules = filters.stored(sources.filters_of(session, source_id))
+        if rules.needs_body:  # the article's text is read only for a source with such rules
+            text = articles.text_of(session, article_id)
+            decision = filters.after_extraction(rules, replace(fields, body=text))
+            if decision.blocked:
+                _block(session, sighting_id, owner, decision, now)
+                return decision
+        _attach(session, sighting_id, owner, article_id, now)
+        return None
+
+    if blocked := await ctx.store.write(attach_unless_blocked):
+        return _left_out(blocked, None)
+    return Processed("duplicate", article_id)
+
+
+def _block(session: Session, sighting_id: int, owner: str, decision: Decision, now: datetime) -> None:
+    if not sightings.block(session, sighting_id, owner, decision.reason, now):
+        raise LeaseLost(f"entry {sighting_id}")
+
+
+def _left_out(decision: Decision, extractor: str | None) -> Processed:
+    log.debug("entry_blocked", phase="body", reason=decision.reason)
+    return Processed("blocked", 0, extractor)
 
 
 async def _revisit(

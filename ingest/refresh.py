@@ -9,12 +9,15 @@ otherwise turn the next poll into a 304 and lose the entries. How a failure coun
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
+from ingest import enclosures
 from ingest.errors import HTTPStatusError, IngestError, LeaseLost
+from ingest.filters import EntryFields, before_fetch, stored
 from ingest.hosts import HostHeld
 from ingest.models import Entry, FeedHints, Validators
 from ingest.schedule import Bounds, Facts, Plan, plan
@@ -39,6 +42,7 @@ class Refreshed:
     poll: Poll
     plan: Plan
     moved_from: str | None = None  # the old address, when this poll moved the source
+    entries_blocked: int = 0  # new entries the source's filters left out (stored as blocked, not fetched)
 
 
 def validators_of(source: Source) -> Validators:
@@ -66,16 +70,22 @@ async def refresh(
     hints = poll.hints or stored_hints(source)
     entries = poll.entries
     url, moved_to, moved_count = _moves(source, poll)
+    held_back = _held_back(source, entries)  # blocked by the source's filters on the feed's fields
 
-    def commit(session: Session) -> tuple[int, Plan]:
+    def commit(session: Session) -> tuple[int, int, Plan]:
         keys, links = sightings.known(
             session, source_id, [e.key for e in entries], [e.link_key for e in entries if e.link_key]
         )
-        new = [_sighting(e) for e in entries if e.key not in keys and e.link_key not in links]
+        fresh = [e for e in entries if e.key not in keys and e.link_key not in links]
+        new = [_sighting(e) for e in fresh if e.key not in held_back]
         inserted = sightings.queue(session, source_id, new, now)
+        left_out = [(_sighting(e), held_back[e.key]) for e in fresh if e.key in held_back]
+        blocked = sightings.remember_blocked(session, source_id, left_out, now)
         # An entry the feed now describes differently (a correction, an update) is looked at again.
         changed = [
-            _sighting(e) for e in entries if e.key in keys and keys[e.key] not in (None, e.content_key)
+            _sighting(e)
+            for e in entries
+            if e.key in keys and keys[e.key] not in (None, e.content_key) and e.key not in held_back
         ]
         sightings.revisit(session, source_id, changed)
         facts = Facts(
@@ -103,11 +113,30 @@ async def refresh(
         )
         if not sources.record_refresh(session, source_id, owner, outcome):
             raise LeaseLost(f"source {source.name!r}")  # rolls the whole transaction back
-        return inserted, chosen
+        return inserted, blocked, chosen
 
-    inserted, chosen = await store.write(commit)
+    inserted, blocked, chosen = await store.write(commit)
     status = "ok" if poll.modified else "not_modified"
-    return Refreshed(status, len(entries), inserted, poll, chosen, source.url if url else None)
+    moved_from = source.url if url else None
+    return Refreshed(status, len(entries), inserted, poll, chosen, moved_from, entries_blocked=blocked)
+
+
+def _held_back(source: Source, entries: Sequence[Entry]) -> dict[str, str]:
+    """Entries the source's filters block on the feed's fields alone (see :mod:`ingest.filters`),
+    by key, with why. Entries only the article's text can decide are queued like the others."""
+    rules = stored(source.filters)
+    if not rules:
+        return {}
+    held: dict[str, str] = {}
+    for entry in entries:
+        decision = before_fetch(rules, _fields(entry))
+        if decision is not None and decision.blocked:
+            held[entry.key] = decision.reason
+    return held
+
+
+def _fields(entry: Entry) -> EntryFields:
+    return EntryFields(entry.title, entry.link, entry.author, entry.categories)
 
 
 def _moves(source: Source, poll: Poll) -> tuple[str | None, str | None, int]:
@@ -181,4 +210,5 @@ def _sighting(entry: Entry) -> NewSighting:
         published_at=entry.published_at,
         feed_language=entry.language,
         content_key=entry.content_key,
+        enclosures=enclosures.to_json(entry.enclosures),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,16 +13,21 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ingest.durations import format_duration
-from storage import articles
+from storage import articles, enclosures
 from storage.articles import SightingView
+from storage.enclosures import EnclosureView
 from storage.tables import Article, Run, Sighting, Source
+
+EXPORT_BATCH = 500  # articles read at a time
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def article_row(article: Article, seen: list[SightingView]) -> dict[str, Any]:
+def article_row(
+    article: Article, seen: list[SightingView], media: Sequence[EnclosureView] = ()
+) -> dict[str, Any]:
     return {
         "id": article.id,
         "url": article.url,
@@ -54,12 +59,38 @@ def article_row(article: Article, seen: list[SightingView]) -> dict[str, Any]:
             }
             for s in seen
         ],
+        "enclosures": [
+            {
+                "url": e.url,
+                "type": e.media_type,
+                "length": e.length,
+                "title": e.title,
+                "duration_s": e.duration_s,
+                "episode": e.episode,
+                "season": e.season,
+                "image": e.image,
+                "downloaded": e.downloaded_at is not None,
+            }
+            for e in media
+        ],
     }
 
 
 def export_rows(session: Session, unique: bool = False) -> Iterator[dict[str, Any]]:
-    for article, seen in articles.iter_with_sightings(session, unique=unique):
-        yield article_row(article, seen)
+    # The articles' enclosures come a batch at a time too: one query per batch, not per article.
+    batch: list[tuple[Article, list[SightingView]]] = []
+    for item in articles.iter_with_sightings(session, batch=EXPORT_BATCH, unique=unique):
+        batch.append(item)
+        if len(batch) == EXPORT_BATCH:
+            yield from _rows(session, batch)
+            batch = []
+    yield from _rows(session, batch)
+
+
+def _rows(session: Session, batch: list[tuple[Article, list[SightingView]]]) -> Iterator[dict[str, Any]]:
+    media = enclosures.views_of(session, [article.id for article, _ in batch if article.id is not None])
+    for article, seen in batch:
+        yield article_row(article, seen, media.get(article.id or 0, []))
 
 
 def write_jsonl(session: Session, out: TextIO, unique: bool = False) -> int:
@@ -84,6 +115,7 @@ def write_text(session: Session, out: TextIO, unique: bool = False) -> int:
             ("url", row["canonical_url"] or row["url"]),
             ("extractor", row["extractor"]),
             ("seen in", ", ".join(s["source"] for s in row["sightings"])),
+            ("media", ", ".join(e["url"] for e in row["enclosures"])),
         ]
         out.write(f"{rule}\n#{row['id']}  {row['title'] or '(no title)'}\n")
         out.write("".join(f"  {name:<10} {value}\n" for name, value in facts if value))

@@ -22,12 +22,14 @@ from pydantic import (
     Field,
     IPvAnyNetwork,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from ingest.durations import parse_duration
 from ingest.errors import ConfigError
+from ingest.filters import parse_rule
 
 DEFAULT_CONFIG = Path("config/ingest.toml")
 ENV_PREFIX = "INGEST_"
@@ -81,6 +83,9 @@ class FetchSettings(_Section):
     )
     max_feed_bytes: int = Field(10_485_760, gt=0, description="after decompression")
     max_page_bytes: int = Field(5_242_880, gt=0, description="after decompression")
+    max_enclosure_bytes: int = Field(
+        52_428_800, gt=0, description="largest enclosure file downloaded, for sources that ask"
+    )
     max_redirects: int = Field(5, ge=0, description="redirects followed per request")
     concurrency: int = Field(16, gt=0, description="requests in flight, all hosts")
     per_host_concurrency: int = Field(
@@ -155,6 +160,20 @@ class SourceConfig(_Section):
         True, description="fetch and extract the linked page; `false` stores the feed's own content"
     )
     enabled: bool = Field(True, description="poll it (`ingest sources disable` holds until this changes)")
+    keep: tuple[str, ...] = Field(
+        (), description="filter rules: only entries matching one of them are kept (see Filters)"
+    )
+    block: tuple[str, ...] = Field((), description="filter rules: entries matching one are left out")
+    download_enclosures: bool = Field(
+        False, description="download enclosure files too (bounded by `fetch.max_enclosure_bytes`)"
+    )
+
+    @field_validator("keep", "block")
+    @classmethod
+    def _valid_rules(cls, rules: tuple[str, ...]) -> tuple[str, ...]:
+        for rule in rules:
+            parse_rule(rule)  # ValueError: the rule and what is wrong with it
+        return rules
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceConfig:

@@ -179,3 +179,8 @@ def _sightings_of(session: Session, article_ids: Sequence[int]) -> dict[int, lis
         if article_id is not None:
             views.setdefault(article_id, []).append(SightingView(source, guid, link, first_seen, feed_title))
     return views
+
+
+def text_of(session: Session, article_id: int) -> str | None:
+    """An article's text (None when there is no such article)."""
+    return session.exec(select(Article.text).where(col(Article.id) == article_id)).first()

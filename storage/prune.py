@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from storage.tables import Article, ArticleBand, ArticleVersion, Poll, RawPage, Sighting
+from storage.tables import Article, ArticleBand, ArticleVersion, Enclosure, Poll, RawPage, Sighting
 from storage.upsert import affected
 
 PRUNED = "pruned"
@@ -47,7 +47,14 @@ def _prune_articles(session: Session, before: datetime) -> tuple[int, int]:
         session.execute(
             update(Sighting)
             .where(col(Sighting.article_id).in_(old))
-            .values(article_id=None, state=PRUNED, content_key=None, summary=None, feed_content=None)
+            .values(
+                article_id=None,
+                state=PRUNED,
+                content_key=None,
+                summary=None,
+                feed_content=None,
+                enclosures=None,
+            )
         )
     )
     pages = [
@@ -55,6 +62,7 @@ def _prune_articles(session: Session, before: datetime) -> tuple[int, int]:
     ]
     session.execute(delete(ArticleBand).where(col(ArticleBand.article_id).in_(old)))
     session.execute(delete(ArticleVersion).where(col(ArticleVersion.article_id).in_(old)))
+    session.execute(delete(Enclosure).where(col(Enclosure.article_id).in_(old)))
     removed = affected(session.execute(delete(Article).where(col(Article.created_at) < before)))
     for start in range(0, len(pages), 500):
         session.execute(delete(RawPage).where(col(RawPage.id).in_(pages[start : start + 500])))

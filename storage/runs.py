@@ -21,6 +21,7 @@ COUNTS = (
     "articles_failed",
     "sources_deferred",
     "articles_updated",
+    "entries_blocked",
 )
 
 

@@ -14,6 +14,9 @@ from storage import core
 from storage.tables import Sighting
 from storage.upsert import affected, insert_ignore, table_of
 
+BLOCKED = "blocked"  # left out by the source's filters: known, never fetched
+BLOCKED_CODE = "filter.blocked"  # stored with the reason (which rule), for whoever asks why
+
 
 @dataclass(frozen=True, slots=True)
 class NewSighting:
@@ -28,6 +31,7 @@ class NewSighting:
     published_at: datetime | None
     feed_language: str | None = None
     content_key: str | None = None
+    enclosures: str | None = None  # JSON list, each with its url_key (see storage.enclosures)
 
 
 def known(
@@ -52,7 +56,7 @@ def revisit(session: Session, source_id: int, changed: Sequence[NewSighting]) ->
         statement = (
             update(Sighting)
             .where(col(Sighting.source_id) == source_id, col(Sighting.entry_key) == entry.entry_key)
-            .where(col(Sighting.state).not_in(["pending", "pruned"]))  # a tombstone stays one
+            .where(col(Sighting.state).not_in(["pending", "pruned", BLOCKED]))  # tombstones stay
             .values(
                 state="pending",
                 attempts=0,
@@ -62,6 +66,7 @@ def revisit(session: Session, source_id: int, changed: Sequence[NewSighting]) ->
                 feed_content=entry.feed_content,
                 feed_author=entry.feed_author,
                 published_at=entry.published_at,
+                enclosures=entry.enclosures,
                 last_error_code=None,
                 last_error_message=None,
             )
@@ -86,6 +91,49 @@ def queue(session: Session, source_id: int, sightings: Sequence[NewSighting], no
         for s in sightings
     ]
     return insert_ignore(session, Sighting, rows)
+
+
+def remember_blocked(
+    session: Session, source_id: int, blocked: Sequence[tuple[NewSighting, str]], now: datetime
+) -> int:
+    """Store new entries the source's filters left out, each with why, as ``blocked``: known from now
+    on (never queued again, never fetched), without their text. Returns how many were new."""
+    rows = [
+        {
+            **asdict(s),
+            "summary": None,
+            "feed_content": None,
+            "source_id": source_id,
+            "first_seen_at": now,
+            "state": BLOCKED,
+            "attempts": 0,
+            "last_error_code": BLOCKED_CODE,
+            "last_error_message": reason[:2000],
+        }
+        for s, reason in blocked
+    ]
+    return insert_ignore(session, Sighting, rows)
+
+
+def block(session: Session, sighting_id: int, owner: str, reason: str, now: datetime) -> bool:
+    """Mark a leased entry blocked by its source's filters once its text was seen (nothing stored);
+    False when another worker took the lease over (fencing)."""
+    result = session.execute(
+        update(Sighting)
+        .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
+        .values(
+            state=BLOCKED,
+            summary=None,
+            feed_content=None,
+            last_attempt_at=now,
+            attempts=Sighting.attempts + 1,
+            last_error_code=BLOCKED_CODE,
+            last_error_message=reason[:2000],
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    return affected(result) == 1
 
 
 def claim_pending(

@@ -31,6 +31,8 @@ class SourceSpec:
     interval_s: float | None
     full_text: bool
     enabled: bool
+    filters: str | None = None  # JSON {"keep": [...], "block": [...]}, None when there are none
+    download_enclosures: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "
             source.url, source.declared_url = spec.url, spec.url
         source.kind, source.path = spec.kind, spec.path
         source.interval_s, source.full_text = spec.interval_s, spec.full_text
+        source.filters, source.download_enclosures = spec.filters, spec.download_enclosures
         if source.id is None or source.origin != origin or source.declared_enabled != spec.enabled:
             # A declaration that changed wins; otherwise `ingest sources enable/disable` holds.
             source.enabled = source.declared_enabled = spec.enabled
@@ -339,3 +342,8 @@ def _health(outcome: RefreshOutcome) -> dict[str, object]:
             "skip_days": outcome.skip_days,
         }
     return healthy
+
+
+def filters_of(session: Session, source_id: int) -> str | None:
+    """The source's filter rules as stored (JSON), None when it has none."""
+    return session.exec(select(Source.filters).where(col(Source.id) == source_id)).first()

@@ -54,6 +54,8 @@ class Source(SQLModel, table=True):
     tags: str | None = Field(default=None, sa_type=Text)  # JSON array: OPML folders and categories
     # The config's `enabled` as last synced: the command line's enable/disable holds until it changes.
     declared_enabled: bool | None = None
+    filters: str | None = Field(default=None, sa_type=Text)  # JSON: the source's keep and block rules
+    download_enclosures: bool = False
 
 
 class Poll(SQLModel, table=True):
@@ -99,7 +101,7 @@ class Sighting(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     content_key: str | None = Field(default=None, max_length=64)  # digest of what the feed said
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    state: str = Field(default="pending", max_length=16)  # pending | done | failed
+    state: str = Field(default="pending", max_length=16)  # pending | done | failed | blocked | pruned
     attempts: int = 0
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error_code: str | None = Field(default=None, max_length=64)
@@ -107,6 +109,7 @@ class Sighting(SQLModel, table=True):
     article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enclosures: str | None = Field(default=None, sa_type=Text)  # JSON list
 
 
 class RawPage(SQLModel, table=True):
@@ -153,6 +156,28 @@ class Article(SQLModel, table=True):
     raw_page_id: int | None = Field(default=None, foreign_key="raw_page.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Enclosure(SQLModel, table=True):
+    """A podcast or media file of an article (RSS <enclosure>, media:content, JSON Feed attachments)."""
+
+    __tablename__ = "enclosure"
+    __table_args__ = (UniqueConstraint("article_id", "url_key", name="uq_enclosure_article_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id")
+    url: str = Field(sa_type=Text)
+    url_key: str = Field(max_length=64)  # digest of the canonical URL: one row per file and article
+    media_type: str | None = Field(default=None, max_length=200)
+    length: int | None = Field(default=None, sa_type=BigInteger)  # bytes, as the feed declares
+    title: str | None = Field(default=None, sa_type=Text)
+    duration_s: float | None = None  # itunes:duration, media:content duration
+    episode: int | None = None
+    season: int | None = None
+    image: str | None = Field(default=None, sa_type=Text)
+    body: bytes | None = Field(default=None, sa_type=LargeBinary)  # downloaded, when the source asks
+    downloaded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    download_error: str | None = Field(default=None, sa_type=Text)
 
 
 class ArticleBand(SQLModel, table=True):
@@ -204,6 +229,7 @@ class Run(SQLModel, table=True):
     articles_failed: int = 0
     sources_deferred: int = 0  # held back by the publisher (Retry-After) or another worker
     articles_updated: int = 0  # changed materially since stored; the previous version kept
+    entries_blocked: int = 0  # left out by the source's filters (never fetched)
     duration_s: float | None = None
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables on the metadata)
+from storage.search import outside_search_index
 
 
 def run() -> None:
@@ -25,6 +26,7 @@ def _migrate(connection: object) -> None:
         target_metadata=SQLModel.metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        include_object=outside_search_index,  # the full-text index is the database's (0007)
     )
     with context.begin_transaction():
         context.run_migrations()

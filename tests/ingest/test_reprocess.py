@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from ingest.cli import parse_since
+from ingest.durations import parse_since
 from ingest.models import Vocabulary
 from ingest.opening import open_database
 from ingest.pipeline import Pipeline
