@@ -118,22 +118,9 @@ def remember_blocked(
 def block(session: Session, sighting_id: int, owner: str, reason: str, now: datetime) -> bool:
     """Mark a leased entry blocked by its source's filters once its text was seen (nothing stored);
     False when another worker took the lease over (fencing)."""
-    result = session.execute(
-        update(Sighting)
-        .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
-        .values(
-            state=BLOCKED,
-            summary=None,
-            feed_content=None,
-            last_attempt_at=now,
-            attempts=Sighting.attempts + 1,
-            last_error_code=BLOCKED_CODE,
-            last_error_message=reason[:2000],
-            lease_owner=None,
-            lease_expires_at=None,
-        )
+    return _settle(
+        session, sighting_id, owner, BLOCKED, BLOCKED_CODE, reason, now, summary=None, feed_content=None
     )
-    return affected(result) == 1
 
 
 def claim_pending(
@@ -226,17 +213,27 @@ def finish(session: Session, sighting_id: int, owner: str, article_id: int, now:
 
 
 def fail(session: Session, sighting_id: int, owner: str, code: str, message: str, now: datetime) -> bool:
+    return _settle(session, sighting_id, owner, "failed", code, message, now)
+
+
+def _settle(
+    session: Session, sighting_id: int, owner: str, state: str, code: str, message: str, now: datetime,
+    **cleared: None,
+) -> bool:  # fmt: skip
+    """End a leased entry's attempt in ``state`` with a reason; False when another worker took the
+    lease over (fencing)."""
     result = session.execute(
         update(Sighting)
         .where(col(Sighting.id) == sighting_id, col(Sighting.lease_owner) == owner)
         .values(
-            state="failed",
+            state=state,
             last_attempt_at=now,
             attempts=Sighting.attempts + 1,
             last_error_code=code,
             last_error_message=message[:2000],
             lease_owner=None,
             lease_expires_at=None,
+            **cleared,
         )
     )
     return affected(result) == 1
