@@ -73,6 +73,8 @@ def parse_since(text: str) -> datetime:
         return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
     except ValueError:
         pass
+    except OverflowError:
+        raise ConfigError("invalid", f"--since {text!r} reaches before year 1") from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -34,10 +34,8 @@ Body rules are deliberately *not* tried on the feed's summary or content before 
 a teaser, and "body" keeps one meaning — the article's text — whatever the feed carries (for a source
 with ``full_text = false`` that text is the feed's own content, extracted).
 
-Sightings do not store categories, so after extraction they are unknown. A block rule on them was
-already tried before fetching; a keep rule decides there too when every keep rule is a feed-field
-rule. When the keep rules include body or field-less rules, an entry the feed phase kept only through
-its categories is decided after extraction by its title, link, author and body alone.
+The sighting keeps the entry's categories, so after extraction every rule is tried on every field it
+names, exactly as written.
 """
 
 from __future__ import annotations
@@ -182,23 +180,10 @@ def before_fetch(filters: Filters, fields: EntryFields) -> Decision | None:
 
 
 def after_extraction(filters: Filters, fields: EntryFields) -> Decision:
-    """Phase 2, on title, link, author and the article's text (``fields.categories`` is ignored:
-    sightings do not keep them). What categories could decide was decided before fetching."""
-    unknown = frozenset({"categories"})
-    for rule in filters.block:  # one matching the categories would have blocked the entry already
-        if _match(rule, fields, unknown):
-            return Decision(False, rule)
-    if not filters.keep:
-        return Decision(True)
-    for rule in filters.keep:
-        if _match(rule, fields, unknown):
-            return Decision(True, rule)
-    reads_categories = any("categories" in rule.fields for rule in filters.keep)
-    if reads_categories and not any(rule.needs_body for rule in filters.keep):
-        # Every keep rule is a feed-field rule: the feed phase kept the entry by one of them (it
-        # would have blocked it otherwise), by its categories since nothing else matches.
-        return Decision(True)
-    return Decision(False)
+    """Phase 2, on every field, the article's text included: the rules exactly as written."""
+    decision = _evaluate(filters, fields, frozenset())
+    assert decision is not None, "with every field known there is always a decision"
+    return decision
 
 
 def _evaluate(filters: Filters, fields: EntryFields, unknown: frozenset[str]) -> Decision | None:

@@ -537,7 +537,9 @@ class Pipeline:
         async with work.entry_slots:
             with bound_contextvars(entry_id=sighting.id, link=sighting.link):
                 try:
-                    done = await process(sighting, reader, source.full_text, work.runtime.entries, source.url)
+                    done = await process(
+                        sighting, reader, source.full_text, work.runtime.entries, source.url, source.filters
+                    )
                 except LeaseLost as exc:
                     log.warning("entry_lease_lost", error=exc.message)
                     return

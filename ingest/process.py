@@ -9,6 +9,7 @@ that cannot be fetched is not fatal: the feed's own content stands in for it whe
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from ingest.clock import Clock
 from ingest.cpu import CpuPool
 from ingest.dedupe import link_key
 from ingest.errors import ExtractError, IngestError, LeaseLost
-from ingest.filters import Decision, EntryFields
+from ingest.filters import Decision, EntryFields, Filters
 from ingest.hosts import is_pause
 from ingest.jobs import article_job
 from ingest.keep import keep_new, keep_revisit
@@ -31,7 +32,7 @@ from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.sources import SourceReader
 from ingest.store import Store
 from ingest.urls import canonical_for
-from storage import articles, sightings, sources
+from storage import articles, sightings
 from storage.tables import Sighting
 
 log = structlog.get_logger()
@@ -93,32 +94,37 @@ class EntryContext:
 
 
 async def process(
-    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext, feed_site: str | None = None
-) -> Processed:
+    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext,
+    feed_site: str | None = None, source_filters: str | None = None,
+) -> Processed:  # fmt: skip
+    """``source_filters``: the source's rules as stored (the Source row of the pass)."""
     async with ctx.links.hold(sighting.link_key):
         if sighting.article_id is not None:
             return await _revisit(sighting, sighting.article_id, reader, full_text, ctx, feed_site)
-        return await _first_visit(sighting, reader, full_text, ctx, feed_site)
+        return await _first_visit(sighting, reader, full_text, ctx, feed_site, filters.stored(source_filters))
 
 
 async def _first_visit(
-    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext, feed_site: str | None
-) -> Processed:
+    sighting: Sighting, reader: SourceReader, full_text: bool, ctx: EntryContext, feed_site: str | None,
+    rules: Filters,
+) -> Processed:  # fmt: skip
     assert sighting.id is not None
     sighting_id, store, owner = sighting.id, ctx.store, ctx.owner
     # The source's filters that need the article's text are tried on it, before anything is stored:
     # the text extracted here, or that of the article the entry attaches to.
-    source_id, fields = sighting.source_id, _filter_fields(sighting)
+    fields = _filter_fields(sighting)
     if (known := await _known_article(sighting, ctx)) is not None:
-        return await _duplicate(sighting_id, source_id, fields, known, ctx)
+        return await _duplicate(sighting_id, rules, fields, known, ctx)
     page, page_error = await _page(sighting, reader, full_text)
     if page is not None and (same_page := await _known_canonical(page, ctx, feed_site)) is not None:
-        return await _duplicate(sighting_id, source_id, fields, same_page, ctx)
+        return await _duplicate(sighting_id, rules, fields, same_page, ctx)
     now = ctx.clock.now()
     draft = await _draft(sighting, page, page_error, ctx, feed_site, now)
 
     def keep_unless_blocked(session: Session) -> tuple[int, str] | Decision:
-        decision = _body_decision(session, source_id, replace(fields, body=draft.text))
+        decision = (
+            filters.after_extraction(rules, replace(fields, body=draft.text)) if rules.needs_body else None
+        )
         if decision is not None and decision.blocked:
             _block(session, sighting_id, owner, decision, now)
             return decision
@@ -132,24 +138,24 @@ async def _first_visit(
 
 
 def _filter_fields(sighting: Sighting) -> EntryFields:
-    # Sightings keep no categories: what they could decide was decided when the entry was queued.
-    return EntryFields(sighting.feed_title, sighting.link, sighting.feed_author)
+    return EntryFields(sighting.feed_title, sighting.link, sighting.feed_author, _categories(sighting))
 
 
-def _body_decision(session: Session, source_id: int, fields: EntryFields) -> Decision | None:
-    """The source's filters on the entry with its text; None when no rule of the source needs it."""
-    rules = filters.stored(sources.filters_of(session, source_id))
-    return filters.after_extraction(rules, fields) if rules.needs_body else None
+def _categories(sighting: Sighting) -> tuple[str, ...]:
+    try:
+        found = json.loads(sighting.categories or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(c) for c in found) if isinstance(found, list) else ()
 
 
 async def _duplicate(
-    sighting_id: int, source_id: int, fields: EntryFields, article_id: int, ctx: EntryContext
+    sighting_id: int, rules: Filters, fields: EntryFields, article_id: int, ctx: EntryContext
 ) -> Processed:
     """Attach the entry to an article already stored, unless the filters block it on that text."""
     owner, now = ctx.owner, ctx.clock.now()
 
     def attach_unless_blocked(session: Session) -> Decision | None:
-        rules = filters.stored(sources.filters_of(session, source_id))
         if rules.needs_body:  # the article's text is read only for a source with such rules
             text = articles.text_of(session, article_id)
             decision = filters.after_extraction(rules, replace(fields, body=text))

@@ -8,6 +8,7 @@ otherwise turn the next poll into a 304 and lose the entries. How a failure coun
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -211,4 +212,5 @@ def _sighting(entry: Entry) -> NewSighting:
         feed_language=entry.language,
         content_key=entry.content_key,
         enclosures=enclosures.to_json(entry.enclosures),
+        categories=json.dumps(list(entry.categories), ensure_ascii=False) if entry.categories else None,
     )

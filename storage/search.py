@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 SNIPPET_WORDS = 16
+HEADLINE_CHARS = 200_000  # as indexed (migration 0007): ts_headline reads the text it is given
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def _postgresql(connection: Connection, wanted: list[str], filters: str, params:
         text(
             f"WITH q AS (SELECT ({query}) AS query) "
             "SELECT a.id, a.title, a.url, a.language, a.published_at, "
-            "ts_headline('simple', a.text, q.query, "
+            f"ts_headline('simple', left(a.text, {HEADLINE_CHARS}), q.query, "
             f"'StartSel=[, StopSel=], MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, "
             "MaxFragments=1, FragmentDelimiter=…'), ts_rank_cd(a.search, q.query) AS rank "
             f"FROM article a, q WHERE a.search @@ q.query{filters} ORDER BY rank DESC, a.id LIMIT :limit"

@@ -32,6 +32,7 @@ class NewSighting:
     feed_language: str | None = None
     content_key: str | None = None
     enclosures: str | None = None  # JSON list, each with its url_key (see storage.enclosures)
+    categories: str | None = None  # JSON list, for the filters decided after extraction
 
 
 def known(

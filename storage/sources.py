@@ -342,8 +342,3 @@ def _health(outcome: RefreshOutcome) -> dict[str, object]:
             "skip_days": outcome.skip_days,
         }
     return healthy
-
-
-def filters_of(session: Session, source_id: int) -> str | None:
-    """The source's filter rules as stored (JSON), None when it has none."""
-    return session.exec(select(Source.filters).where(col(Source.id) == source_id)).first()

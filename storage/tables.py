@@ -110,6 +110,7 @@ class Sighting(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     enclosures: str | None = Field(default=None, sa_type=Text)  # JSON list
+    categories: str | None = Field(default=None, sa_type=Text)  # JSON list: for the source's filters
 
 
 class RawPage(SQLModel, table=True):

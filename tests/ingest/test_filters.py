@@ -166,11 +166,15 @@ def test_after_extraction_decides_on_the_text() -> None:
     assert after_extraction(mixed, fields("Weather", body="The ferry is late.")).kept
     assert after_extraction(mixed, fields("Weather", body="Rain.")) == Decision(False)
     assert after_extraction(mixed, fields("Harbour news", body="A casino opens.")).blocked
-    # Keep rules on the feed's fields only: the feed phase decided (categories are not kept on
-    # sightings, so an entry kept by its categories stays kept).
-    by_category = rules(keep=("categories:Sport",), block=("body:casino",))
-    assert after_extraction(by_category, fields("Cup final", body="A match.")).kept
-    assert after_extraction(by_category, fields("Cup final", body="At the casino.")).blocked
+    # The sighting keeps the categories: every rule is tried as written, also after extraction.
+    by_category = rules(keep=("categories:Sport", "body:football"), block=("body:casino",))
+    assert after_extraction(by_category, fields("Cup final", categories=("Sport",), body="A match.")).kept
+    assert after_extraction(
+        by_category, fields("Cup final", categories=("Sport",), body="At the casino.")
+    ).blocked
+    assert not after_extraction(by_category, fields("Cup final", categories=("News",), body="A match.")).kept
+    anywhere = rules(keep=("sport",))
+    assert after_extraction(anywhere, fields("Cup final", categories=("Sport",), body="A match.")).kept
 
 
 def test_filters_travel_as_json() -> None:
@@ -388,3 +392,15 @@ def test_body_rules_see_the_text_of_an_article_already_stored(
     assert states[0][2] == "block rule 'body:casino' matched" and articles == 2
     again = run(settings, ("filtered",)).counts
     assert (again.entries_new, again.entries_blocked) == (0, 0)
+
+
+def test_an_entry_kept_by_its_categories_alone_is_stored(tmp_path: Path, server: LoopbackServer) -> None:
+    """keep = categories or body words: the categories travel with the entry to the body phase."""
+    url = publish(server, "/feed.xml", [("/news/final.html", "Cup final tonight", ("Sport",)),
+                                        ("/news/harbour.html", "Harbour reopens", ("Local",))])  # fmt: skip
+    config = write_config(
+        tmp_path,
+        f"[[sources]]\nname = \"news\"\nurl = \"{url}\"\nkeep = ['categories:Sport', 'body:zzfootballzz']\n",
+    )
+    (summary,) = json_lines(ingest("run-once", "--json", "--config", str(config)).stdout)
+    assert (summary["articles_new"], summary["entries_blocked"]) == (1, 1), summary

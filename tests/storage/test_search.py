@@ -113,3 +113,18 @@ def test_the_index_follows_updates_and_prune(db: Database) -> None:
 def test_terms() -> None:
     assert terms('council "river  bridge" ') == ["council", "river bridge"]
     assert terms('  ""  ') == []
+
+
+def test_a_text_longer_than_the_index_takes_is_stored_and_found(db: Database) -> None:
+    """PostgreSQL refuses a tsvector over 1 MB: a huge text must still be stored (and found)."""
+    words = " ".join(f"w{i}x" for i in range(150_000))  # about 1.1 MB of distinct words
+    with db.write() as session:
+        row = NewArticle(
+            url="https://news.example/huge", canonical_url=None, canonical_key=None, title="Huge",
+            author=None, published_at=NOW, language="en", site_name=None, text=f"needle {words}",
+            content_hash="hash-huge", extractor="test", extractor_version="1", normalizer_version="1",
+            raw_page_id=None,
+        )  # fmt: skip
+        articles.insert(session, row, NOW)
+    assert _find(db, "needle") == ["Huge"]
+    db.close()

@@ -46,10 +46,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("entries_blocked", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("sighting") as batch_op:
         batch_op.add_column(sa.Column("enclosures", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("categories", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sighting") as batch_op:
+        batch_op.drop_column("categories")
         batch_op.drop_column("enclosures")
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.drop_column("entries_blocked")

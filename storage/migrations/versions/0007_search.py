@@ -37,10 +37,13 @@ _SQLITE = [
     "INSERT INTO article_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END",
     "INSERT INTO article_fts(article_fts) VALUES ('rebuild')",
 ]
+# PostgreSQL refuses a tsvector over 1 MB: a text's first 200,000 characters (some 30,000 words,
+# far beyond any article) are indexed, so a very long one can never fail its insert.
+INDEXED_CHARS = 200_000
 _POSTGRESQL = [
     "ALTER TABLE article ADD COLUMN search tsvector GENERATED ALWAYS AS ("
     "setweight(to_tsvector('simple', coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('simple', coalesce(text, '')), 'B')) STORED",
+    f"setweight(to_tsvector('simple', left(coalesce(text, ''), {INDEXED_CHARS})), 'B')) STORED",
     "CREATE INDEX ix_article_search ON article USING GIN (search)",
 ]
 
