@@ -23,7 +23,7 @@ from ingest.daemon import Daemon, DaemonCounts
 from ingest.durations import option_duration, parse_since
 from ingest.errors import ConfigError
 from ingest.models import Vocabulary
-from ingest.opening import with_db
+from ingest.opening import check_source_names, with_db
 from ingest.pipeline import Pipeline, RunSummary
 from ingest.progress import for_terminal
 from ingest.report import source_row, stats, write_jsonl, write_source_table, write_text
@@ -161,7 +161,7 @@ def cmd_run_once(args: argparse.Namespace, settings: Settings) -> int:
 
     def run(db: Database) -> RunSummary:
         with db.read() as session:
-            _check_names(args.source, {s.name for s in source_store.all_sources(session)})
+            check_source_names(args.source, {s.name for s in source_store.all_sources(session)})
         bar = for_terminal()
         pipeline = Pipeline(settings, db, _processes(args, settings), progress=bar)
         job = pipeline.run_due() if args.due else pipeline.run_once(args.source)
@@ -191,7 +191,7 @@ def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
     def run(db: Database) -> ReprocessReport:
         with db.read() as session:
             known = {s.name for s in source_store.all_sources(session)}
-        _check_names(args.source, known)
+        check_source_names(args.source, known)
         return asyncio.run(
             reprocess(db, _processes(args, settings), words, since, args.source, settings.extract_timeout)
         )
@@ -210,15 +210,6 @@ def check_site_rules() -> None:
         siterules.active_rules()
     except ValueError as exc:
         raise ConfigError("site_rules", str(exc)) from None
-
-
-def _check_names(names: Sequence[str], known: set[str]) -> None:
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ConfigError(
-            "unknown_source",
-            f"no source named {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none'})",
-        )
 
 
 def _processes(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,18 +21,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ingest import siterules
 from ingest.client import HttpClient
-from ingest.clock import SystemClock
 from ingest.errors import IngestError
 from ingest.fetch import fetch_page
-from ingest.hosts import HostGate
 from ingest.models import ArticleDraft, EntryHints, Page, Vocabulary
 from ingest.robots import RobotsCache
 from ingest.settings import Settings
-from ingest.urls import host_of
+from ingest.urls import host_of, http_url_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml", ".txt": "text/plain"}
@@ -116,12 +113,7 @@ def _source(url: str, url_as: str | None) -> str | Path:
 
 
 def _is_http(url: str) -> bool:
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - reading it is the check: urlsplit raises on a port out of range
-    except ValueError:
-        return False
-    return parts.scheme in {"http", "https"} and bool(parts.hostname)
+    return http_url_problem(url) is None
 
 
 def _rules(path: str | None) -> siterules.SiteRules:
@@ -136,10 +128,8 @@ def _rules(path: str | None) -> siterules.SiteRules:
 
 
 async def _fetch(settings: Settings, url: str) -> Page:
-    fetch = settings.fetch
-    gate = HostGate(fetch.per_host_concurrency, fetch.per_host_delay, SystemClock())
-    async with HttpClient(fetch, gate=gate) as client:
-        robots = RobotsCache(client) if fetch.respect_robots_txt else None
+    async with HttpClient(settings.fetch) as client:
+        robots = RobotsCache(client) if settings.fetch.respect_robots_txt else None
         return await fetch_page(client, robots, url)
 
 

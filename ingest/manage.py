@@ -20,15 +20,14 @@ import structlog
 from sqlmodel import Session
 
 from ingest.client import HttpClient
-from ingest.clock import SystemClock
 from ingest.discover import FoundFeed, discover
 from ingest.durations import option_duration
 from ingest.errors import ConfigError, HTTPStatusError, IngestError
-from ingest.hosts import HostGate
 from ingest.opening import with_db
 from ingest.opml import OutlineFeed, parse_opml, render_opml
 from ingest.report import iso, source_row
 from ingest.settings import Settings
+from ingest.urls import http_url_problem
 from storage import sources as source_store
 from storage.db import Database
 from storage.sources import REMOVED, SourceSpec
@@ -103,21 +102,14 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checked_url(url: str) -> str:
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - reading it is the check: urlsplit raises on a port out of range
-    except ValueError as exc:
-        raise ConfigError("bad_url", f"{url!r} is not a valid URL: {exc}") from None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError("bad_url", f"{url!r} is not an http(s) URL")
+    if (problem := http_url_problem(url)) is not None:
+        raise ConfigError("bad_url", f"{url!r} is {problem}")
     return url.strip()
 
 
 async def _discover(settings: Settings, url: str) -> list[FoundFeed]:
-    fetch = settings.fetch
-    gate = HostGate(fetch.per_host_concurrency, fetch.per_host_delay, SystemClock())
-    async with HttpClient(fetch, gate=gate) as client:
-        return await discover(client, url, fetch.max_page_bytes)
+    async with HttpClient(settings.fetch) as client:
+        return await discover(client, url, settings.fetch.max_page_bytes)
 
 
 def _choose(url: str, found: list[FoundFeed]) -> FoundFeed:

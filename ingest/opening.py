@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ingest.errors import ConfigError
 from ingest.settings import Settings, SourceConfig
 from storage import migrate
 from storage import sources as source_store
@@ -44,3 +45,12 @@ def with_db(settings: Settings, work: Callable[[Database], Any]) -> Any:
         return work(db)
     finally:
         db.close()
+
+
+def check_source_names(names: Sequence[str], known: set[str]) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            "unknown_source",
+            f"no source named {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known)) or 'none'})",
+        )

@@ -9,7 +9,7 @@ from typing import Any
 
 from ingest.durations import parse_since
 from ingest.errors import ConfigError
-from ingest.opening import with_db
+from ingest.opening import check_source_names, with_db
 from ingest.report import iso
 from ingest.settings import Settings
 from storage import sources as source_store
@@ -37,9 +37,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     def find(db: Database) -> list[Hit]:
         with db.read() as session:
-            known = {source.name for source in source_store.all_sources(session)}
-        if unknown := [name for name in args.source if name not in known]:
-            raise ConfigError("unknown_source", f"no source named {', '.join(map(repr, unknown))}")
+            check_source_names(args.source, {source.name for source in source_store.all_sources(session)})
         with db.engine.connect() as connection:
             return search(connection, args.query, args.source, since, args.lang, args.limit)
 

@@ -133,6 +133,18 @@ def absolute(link: str | None, base: str | None) -> str | None:
     return resolved if scheme in allowed else None
 
 
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` is not an http(s) address with a host we could fetch, or None when it is one."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - reading it is the check: urlsplit raises on a port out of range
+    except ValueError as exc:
+        return f"not a valid URL: {exc}"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "not an http(s) URL"
+    return None
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
