@@ -224,12 +224,30 @@ class HttpClient:
             self.gate.hold(host_of(current), self.clock.now() + timedelta(seconds=pause))
         raise HTTPStatusError(status, current, pause)
 
+    async def post_form(self, url: str, form: Mapping[str, str], *, what: str = "hub") -> int:
+        """POST a form to ``url`` through the same guard, bounds and deadline; the status is
+        returned whatever it is (redirects are not followed: a hub must be asked where it is)."""
+        _check_scheme(url)
+        async with self.gate.request(host_of(url)), self._slots:
+            status, _, _ = await self._one(url, {}, 65536, what, self.settings.timeout, form=form)
+        return status
+
     async def _one(
-        self, url: str, headers: dict[str, str], max_bytes: int, what: str, budget: float
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        what: str,
+        budget: float,
+        form: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         started = time.monotonic()
+        method = "GET" if form is None else "POST"
         try:
-            async with asyncio.timeout(budget), self._client.stream("GET", url, headers=headers) as response:
+            async with (
+                asyncio.timeout(budget),
+                self._client.stream(method, url, headers=headers, data=form) as response,
+            ):
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
                 if not 200 <= response.status_code < 300:
                     return response.status_code, response_headers, b""

@@ -21,6 +21,7 @@ from ingest.errors import ConfigError
 from ingest.monitor import Heartbeat, Monitor
 from ingest.pipeline import Pipeline, RunCounts
 from ingest.runtime import Runtime
+from ingest.websub import WebSub
 from storage import leases
 
 log = structlog.get_logger()
@@ -73,6 +74,8 @@ class Daemon:
             next_run_time=self.pipeline.clock.now(),
             id="tick",
         )
+        if self.settings.websub.callback_url:
+            self._start_websub(runtime, scheduler)
         log.info("daemon_started", owner=self.pipeline.owner, tick_s=self.settings.schedule.tick)
         scheduler.start()
         try:
@@ -106,6 +109,29 @@ class Daemon:
                 "http_listen",
                 f"daemon.http_listen = {address!r}: cannot listen there ({exc.strerror or exc})",
             ) from None
+
+    def _start_websub(self, runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
+        """Hubs call back on the listener; subscriptions are looked after on a job of their own,
+        so that a long pass does not hold up a renewal. A push queues entries and ticks at once."""
+
+        def wake() -> None:
+            if not self._stopping.is_set():
+                scheduler.modify_job("tick", next_run_time=self.pipeline.clock.now())
+
+        websub = WebSub(self.settings.websub, self.settings.fetch.max_feed_bytes, runtime, wake)
+        assert self.monitor is not None  # the settings require daemon.http_listen with a callback
+        self.monitor.callbacks = websub
+        scheduler.add_job(
+            _logged_websub,
+            "interval",
+            args=[websub],
+            seconds=self.settings.schedule.tick,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=self.pipeline.clock.now(),
+            id="websub",
+        )
 
     async def _tick(self, runtime: Runtime) -> None:
         if self._stopping.is_set():
@@ -156,3 +182,10 @@ class Daemon:
                 "leases_not_released",
                 expire_by=self.pipeline.entry_lease_until(self.pipeline.clock.now()).isoformat(),
             )
+
+
+async def _logged_websub(websub: WebSub) -> None:
+    try:
+        await websub.maintain()
+    except Exception:  # the database away, most likely: the next round tries again
+        log.exception("websub_maintenance_failed")

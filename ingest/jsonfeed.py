@@ -41,7 +41,23 @@ def parse(body: bytes, url: str) -> ParsedFeed:
         link=home,
         language=_string(document.get("language")),
         entries=tuple(_entry(item, base, feed_author) for item in items if isinstance(item, dict)),
+        hub=_hub(document.get("hubs"), base),
+        topic=_web_address(absolute(_string(document.get("feed_url")), base)),
     )
+
+
+def _hub(hubs: object, base: str) -> str | None:
+    """The first WebSub hub of the feed's ``hubs`` (other kinds of hub are not ours to use)."""
+    for hub in hubs if isinstance(hubs, list) else ():
+        if not isinstance(hub, dict) or str(hub.get("type", "")).casefold() not in {"websub", "pubsubhubbub"}:
+            continue
+        if address := _web_address(absolute(_string(hub.get("url")), base)):
+            return address
+    return None
+
+
+def _web_address(url: str | None) -> str | None:
+    return url if url and url.startswith(("http://", "https://")) else None
 
 
 def _entry(item: dict[str, Any], base: str, feed_author: str | None) -> RawEntry:

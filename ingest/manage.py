@@ -29,9 +29,10 @@ from ingest.report import iso, source_row
 from ingest.settings import Settings
 from ingest.urls import http_url_problem
 from storage import sources as source_store
+from storage import subscriptions
 from storage.db import Database
 from storage.sources import REMOVED, SourceSpec
-from storage.tables import Poll, Source
+from storage.tables import Poll, Source, Subscription
 
 log = structlog.get_logger()
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -200,7 +201,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
             if source is None or source.id is None or source.origin == REMOVED:
                 return None
             polls = source_store.recent_polls(session, source.id, max(args.polls, 0))
-            return _details(source) | {"polls": [_poll_row(p) for p in polls]}
+            websub = _websub(source, subscriptions.of_source(session, source.id))
+            return _details(source) | {"websub": websub, "polls": [_poll_row(p) for p in polls]}
 
     details = with_db(settings, collect)
     if details is None:
@@ -222,6 +224,23 @@ def _details(source: Source) -> dict[str, Any]:
         "created_at": iso(source.created_at),
         "filters": json.loads(source.filters) if source.filters else None,  # {"keep": [...], "block": [...]}
     }
+
+
+def _websub(source: Source, subscription: Subscription | None) -> dict[str, Any] | None:
+    """The hub the feed advertises and our subscription to it (None when it advertises none)."""
+    if source.hub_url is None and subscription is None:
+        return None
+    found: dict[str, Any] = {"hub": source.hub_url, "topic": source.topic_url, "state": "not subscribed"}
+    if subscription is not None:
+        found |= {
+            "state": subscription.state,
+            "expires_at": iso(subscription.expires_at),
+            "pushes": subscription.pushes,
+            "pushes_refused": subscription.pushes_refused,
+            "last_push_at": iso(subscription.last_push_at),
+            "error": subscription.last_error,
+        }
+    return found
 
 
 def _poll_row(poll: Poll) -> dict[str, Any]:
@@ -248,6 +267,14 @@ def _write_details(details: dict[str, Any]) -> None:
     for kind, rules in (details.get("filters") or {}).items():  # each rule quoted: they may hold commas
         if rules:
             print(f"{kind:<22}{'  '.join(json.dumps(rule, ensure_ascii=False) for rule in rules)}")
+    if websub := details.get("websub"):
+        lease = f", until {websub['expires_at']}" if websub.get("expires_at") else ""
+        pushes = ""
+        if "pushes" in websub:
+            pushes = f", {websub['pushes']} pushes ({websub['pushes_refused']} refused)"
+        print(f"{'websub':<22}{websub['state']} at {websub['hub']}{lease}{pushes}")
+        if websub.get("error"):
+            print(f"{'websub error':<22}{websub['error']}")
     print(f"\nlast polls ({len(details['polls'])}):")
     print(f"  {'AT':<21}{'STATUS':<14}{'HTTP':>5}{'MS':>9}{'BYTES':>10}{'SEEN':>6}{'NEW':>5}  ERROR")
     for poll in details["polls"]:

@@ -31,6 +31,11 @@ ENTRY_FAILURES = Counter(
     "ingest_entry_failures", "Entries that could not be stored (extraction, fetch), by error code", ["code"]
 )
 TAKEOVERS = Counter("ingest_lease_takeovers", "Expired leases of other workers taken over", ["kind"])
+WEBSUB = Counter(
+    "ingest_websub_events",
+    "WebSub: subscriptions asked, verified, denied; pushes accepted and refused",
+    ["event"],
+)
 BLOCKED = Counter("ingest_entries_blocked", "Entries left out by filters, by phase (feed|body)", ["phase"])
 FETCH_KINDS = {"feed", "page", "robots.txt", "enclosure"}  # a bounded label set, whatever callers pass
 

@@ -66,6 +66,8 @@ class ParsedFeed:
     entries: tuple[RawEntry, ...]
     problem: str | None = None  # what was wrong with a feed that still yielded entries
     hints: FeedHints = field(default_factory=FeedHints)
+    hub: str | None = None  # the WebSub hub it advertises (rel="hub")
+    topic: str | None = None  # its own address as it declares it (rel="self"), the WebSub topic
 
 
 @dataclass(frozen=True, slots=True)

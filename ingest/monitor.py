@@ -1,4 +1,5 @@
-"""The daemon's HTTP listener (``daemon.http_listen``): ``/healthz``, ``/readyz`` and ``/metrics``.
+"""The daemon's HTTP listener (``daemon.http_listen``): ``/healthz``, ``/readyz`` and ``/metrics``,
+and ``/websub/<token>`` for WebSub hubs when ``websub.callback_url`` is set.
 
 - ``/healthz`` — the process is alive and serving: 200.
 - ``/readyz`` — the database answers and the scheduler ticked within the last three ticks (or a
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
@@ -80,11 +81,18 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+class Callbacks(Protocol):
+    """What serves ``/websub/…``: WebSub hubs calling back (see :mod:`ingest.websub`)."""
+
+    def answer(self, environ: dict[str, Any]) -> Any: ...
+
+
 class Monitor:
     def __init__(self, address: str, db: Database, heartbeat: Heartbeat) -> None:
         self.address = address
         self.db = db
         self.heartbeat = heartbeat
+        self.callbacks: Callbacks | None = None  # set by the daemon when WebSub is on
         self._metrics = make_wsgi_app()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -127,6 +135,9 @@ class Monitor:
         if path == "/metrics":
             result: Iterable[bytes] = self._metrics(environ, start_response)
             return result
+        if path.startswith("/websub/") and self.callbacks is not None:
+            answer = self.callbacks.answer(environ)
+            return _text(start_response, answer.status, answer.body)
         return _text(start_response, "404 Not Found", "try /healthz, /readyz or /metrics\n")
 
 

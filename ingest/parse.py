@@ -70,7 +70,19 @@ def _parse_xml(original: bytes, url: str, content_type: str | None) -> ParsedFee
         entries=entries,
         problem=problem,
         hints=feed_hints(channel, body),
+        hub=_link(channel, "hub", url),
+        topic=_link(channel, "self", url),
     )
+
+
+def _link(channel: Any, rel: str, base: str) -> str | None:
+    """The first http(s) address of the channel's links with this relation (atom:link in RSS too)."""
+    for link in channel.get("links") or ():
+        if isinstance(link, dict) and link.get("rel") == rel:
+            target = absolute(link.get("href"), base)
+            if target and target.startswith(("http://", "https://")):
+                return target
+    return None
 
 
 _PERIODS = {

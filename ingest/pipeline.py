@@ -152,7 +152,13 @@ class Pipeline:
         self.owner = owner or worker_name()
         self.clock = clock or SystemClock()
         schedule = settings.schedule
-        self.bounds = Bounds(schedule.default_interval, schedule.min_interval, schedule.max_interval)
+        websub = settings.websub
+        self.bounds = Bounds(
+            schedule.default_interval,
+            schedule.min_interval,
+            schedule.max_interval,
+            websub.poll_interval if websub.callback_url else None,
+        )
 
     def source_lease_until(self, now: datetime) -> datetime:
         """A source's lease outlives its refresh: the feed (a deadline each for it and a retried

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -24,7 +24,7 @@ from ingest.models import Entry, FeedHints, Validators
 from ingest.schedule import Bounds, Facts, Plan, plan
 from ingest.sources import Poll, SourceReader
 from ingest.store import Store
-from storage import sightings, sources
+from storage import sightings, sources, subscriptions
 from storage.sightings import NewSighting
 from storage.sources import RefreshOutcome, Schedule
 from storage.tables import Source
@@ -71,28 +71,16 @@ async def refresh(
     hints = poll.hints or stored_hints(source)
     entries = poll.entries
     url, moved_to, moved_count = _moves(source, poll)
-    held_back = _held_back(source, entries)  # blocked by the source's filters on the feed's fields
+    blocked_keys = held_back(source, entries)  # blocked by the source's filters on the feed's fields
 
     def commit(session: Session) -> tuple[int, int, Plan]:
-        keys, links = sightings.known(
-            session, source_id, [e.key for e in entries], [e.link_key for e in entries if e.link_key]
-        )
-        fresh = [e for e in entries if e.key not in keys and e.link_key not in links]
-        new = [_sighting(e) for e in fresh if e.key not in held_back]
-        inserted = sightings.queue(session, source_id, new, now)
-        left_out = [(_sighting(e), held_back[e.key]) for e in fresh if e.key in held_back]
-        blocked = sightings.remember_blocked(session, source_id, left_out, now)
-        # An entry the feed now describes differently (a correction, an update) is looked at again.
-        changed = [
-            _sighting(e)
-            for e in entries
-            if e.key in keys and keys[e.key] not in (None, e.content_key) and e.key not in held_back
-        ]
-        sightings.revisit(session, source_id, changed)
+        inserted, blocked = queue_entries(session, source_id, entries, blocked_keys, now)
         facts = Facts(
             now, source.interval_s, sightings.recent_dates(session, source_id), hints, poll.fresh_until
         )
         chosen = plan(facts, bounds)
+        if bounds.subscribed_interval and subscriptions.is_active(session, source_id, now):
+            chosen = pushed_meanwhile(chosen, now, bounds.subscribed_interval)
         outcome = RefreshOutcome(
             status="ok" if poll.modified else "not_modified",
             at=now,
@@ -106,6 +94,8 @@ async def refresh(
             url=url,
             moved_to=moved_to,
             moved_count=moved_count,
+            hub_url=poll.hub,
+            topic_url=poll.topic,
             http_status=poll.status,
             bytes=poll.size,
             entries_seen=len(entries),
@@ -122,7 +112,38 @@ async def refresh(
     return Refreshed(status, len(entries), inserted, poll, chosen, moved_from, entries_blocked=blocked)
 
 
-def _held_back(source: Source, entries: Sequence[Entry]) -> dict[str, str]:
+def queue_entries(
+    session: Session, source_id: int, entries: Sequence[Entry], held_back: dict[str, str], now: datetime
+) -> tuple[int, int]:
+    """Queue a feed's new entries as pending (those its filters hold back as blocked) and look
+    again at entries it now describes differently; (queued, blocked). Polls and WebSub pushes
+    both come through here."""
+    keys, links = sightings.known(
+        session, source_id, [e.key for e in entries], [e.link_key for e in entries if e.link_key]
+    )
+    fresh = [e for e in entries if e.key not in keys and e.link_key not in links]
+    new = [_sighting(e) for e in fresh if e.key not in held_back]
+    inserted = sightings.queue(session, source_id, new, now)
+    left_out = [(_sighting(e), held_back[e.key]) for e in fresh if e.key in held_back]
+    blocked = sightings.remember_blocked(session, source_id, left_out, now)
+    # An entry the feed now describes differently (a correction, an update) is looked at again.
+    changed = [
+        _sighting(e)
+        for e in entries
+        if e.key in keys and keys[e.key] not in (None, e.content_key) and e.key not in held_back
+    ]
+    sightings.revisit(session, source_id, changed)
+    return inserted, blocked
+
+
+def pushed_meanwhile(chosen: Plan, now: datetime, interval_s: float) -> Plan:
+    """A source its hub pushes: polled no more often than the safety net's interval."""
+    if chosen.interval_s >= interval_s:
+        return chosen
+    return Plan(now + timedelta(seconds=interval_s), interval_s, "websub")
+
+
+def held_back(source: Source, entries: Sequence[Entry]) -> dict[str, str]:
     """Entries the source's filters block on the feed's fields alone (see :mod:`ingest.filters`),
     by key, with why. Entries only the article's text can decide are queued like the others."""
     rules = stored(source.filters)

@@ -37,6 +37,7 @@ class Bounds:
     default_interval: float
     min_interval: float
     max_interval: float
+    subscribed_interval: float | None = None  # WebSub on: sources their hub pushes polled this often
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ _JSON_VARIABLES = frozenset(
         "INGEST_SCHEDULE",
         "INGEST_DAEMON",
         "INGEST_NORMALIZE",
+        "INGEST_WEBSUB",
         "INGEST_NORMALIZE__RELATED_LABELS",
         "INGEST_NORMALIZE__PAYWALL_PHRASES",
     }
@@ -136,6 +137,32 @@ class DaemonSettings(_Section):
     )
 
 
+def _check_callback(url: str) -> str:
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http:// or https:// address")
+    return url.rstrip("/")
+
+
+class WebSubSettings(_Section):
+    callback_url: Annotated[str, AfterValidator(_check_callback)] = Field(
+        "",
+        description="the public address hubs reach the listener's `/websub/` at (e.g. "
+        "`https://ingest.example.org/websub`); WebSub is off when empty; needs `daemon.http_listen`",
+    )
+    lease: Duration = Field(
+        864000.0, gt=0, description="subscription lease asked of hubs (a hub may grant another)"
+    )
+    renew_before: Duration = Field(
+        86400.0, gt=0, description="renew this long before a lease lapses (half the lease at most)"
+    )
+    poll_interval: Duration = Field(
+        21600.0, gt=0, description="while subscribed, the feed is still polled this often, as a safety net"
+    )
+    retry: Duration = Field(
+        3600.0, gt=0, description="a subscription refused, failed or never verified is asked again after"
+    )
+
+
 class NormalizeSettings(_Section):
     related_labels: tuple[str, ...] = Field(
         (),
@@ -212,7 +239,16 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     daemon: DaemonSettings = DaemonSettings()
     normalize: NormalizeSettings = NormalizeSettings()
+    websub: WebSubSettings = WebSubSettings()
     sources: tuple[SourceConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _callback_served(self) -> Settings:
+        if self.websub.callback_url and not self.daemon.http_listen:
+            raise ValueError(
+                "websub.callback_url needs daemon.http_listen: hubs call back on the daemon's listener"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

@@ -173,3 +173,21 @@ def canonical_for(declared: str | None, url: str, feed_site: str | None = None) 
     if not trusted or (urlsplit(declared).path in {"", "/"} and urlsplit(url).path not in {"", "/"}):
         return canonicalize(url)
     return canonicalize(declared)
+
+
+_LINK_VALUE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+_REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.I)
+
+
+def header_links(value: str, base: str) -> dict[str, str]:
+    """An HTTP ``Link`` header as {relation: absolute http(s) address}, the first of each relation
+    (RFC 8288: ``<https://hub.example/>; rel="hub", <https://site.example/feed>; rel="self"``)."""
+    found: dict[str, str] = {}
+    for target, params in _LINK_VALUE.findall(value or ""):
+        rel = _REL.search(params)
+        address = absolute(target.strip(), base)
+        if rel is None or not address or not address.startswith(("http://", "https://")):
+            continue
+        for relation in (rel.group(1) or rel.group(2) or "").lower().split():
+            found.setdefault(relation, address)
+    return found

@@ -75,6 +75,8 @@ class RefreshOutcome:
     entries_seen: int = 0
     entries_new: int = 0
     duration_ms: float | None = None
+    hub_url: str | None = None  # WebSub, as the parsed feed advertised it (``ok`` polls only)
+    topic_url: str | None = None
 
 
 def sync_declared(session: Session, specs: Sequence[SourceSpec], origin: str = "config") -> None:
@@ -340,5 +342,7 @@ def _health(outcome: RefreshOutcome) -> dict[str, object]:
             "hint_ttl_s": outcome.hint_ttl_s,
             "skip_hours": outcome.skip_hours,
             "skip_days": outcome.skip_days,
+            "hub_url": outcome.hub_url,
+            "topic_url": outcome.topic_url,
         }
     return healthy

@@ -56,6 +56,37 @@ class Source(SQLModel, table=True):
     declared_enabled: bool | None = None
     filters: str | None = Field(default=None, sa_type=Text)  # JSON: the source's keep and block rules
     download_enclosures: bool = False
+    hub_url: str | None = Field(default=None, sa_type=Text)  # the WebSub hub the feed advertises
+    topic_url: str | None = Field(default=None, sa_type=Text)  # the feed's rel="self": the WebSub topic
+
+
+class Subscription(SQLModel, table=True):
+    """A WebSub subscription of a source to its hub: one a source, kept in step by the daemon.
+
+    ``state``: requested (asked, the hub has not verified yet) | active (verified; pushes accepted
+    until ``expires_at``) | denied (the hub said no) | failed (the hub could not be asked) |
+    unsubscribing (asked to end it). ``next_action_at`` is when a daemon next acts on it: asks
+    again, renews, or gives up waiting for a verification; workers claim that moment one at a time.
+    """
+
+    __tablename__ = "subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", unique=True)
+    hub_url: str = Field(sa_type=Text)
+    topic_url: str = Field(sa_type=Text)
+    token: str = Field(max_length=64, unique=True)  # the callback's last path segment
+    secret: str = Field(max_length=128)  # HMAC key for content distributions (hub.secret)
+    state: str = Field(max_length=16)
+    lease_s: float | None = None  # as the hub granted it
+    requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    pushes: int = 0  # content distributions accepted
+    pushes_refused: int = 0  # refused: a bad or missing signature
+    last_push_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Poll(SQLModel, table=True):

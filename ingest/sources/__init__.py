@@ -26,6 +26,8 @@ class Poll:
     hints: FeedHints | None = None  # from the feed, when it was parsed
     fresh_until: datetime | None = None  # Cache-Control max-age / Expires
     moved_to: str | None = None  # where every redirect of the chain was permanent (301, 308)
+    hub: str | None = None  # the WebSub hub the feed advertises (Link header first, then the feed)
+    topic: str | None = None  # the feed's own address as it declares it (rel="self")
 
 
 class SourceReader(Protocol):

@@ -9,6 +9,7 @@ from ingest.jobs import parse_job
 from ingest.models import Entry, Page, Validators
 from ingest.robots import RobotsCache
 from ingest.sources import Poll
+from ingest.urls import header_links
 
 
 class FeedSource:
@@ -22,12 +23,16 @@ class FeedSource:
         fetched = await fetch_feed(self._client, self.url, known)
         response = fetched.response
         entries: tuple[Entry, ...] = ()
-        hints = None
+        hints = hub = topic = None
         if fetched.modified:
             feed, found = await self._cpu.run(
                 parse_job, response.body, response.final_url, response.content_type
             )
             entries, hints = tuple(found), feed.hints
+            # The HTTP Link header, when present, wins over the document's links (WebSub §4).
+            declared = header_links(response.headers.get("link", ""), response.final_url)
+            hub = declared.get("hub") or feed.hub
+            topic = declared.get("self") or feed.topic or response.final_url
         return Poll(
             modified=fetched.modified,
             validators=fetched.validators,
@@ -38,6 +43,8 @@ class FeedSource:
             hints=hints,
             fresh_until=fresh_until(response.headers, self._client.clock.now()),
             moved_to=moved_to(response),
+            hub=hub,
+            topic=topic,
         )
 
     async def load_page(self, link: str) -> Page:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from ingest.errors import ParseError
 from ingest.jobs import parse_job
+from ingest.parse import parse_feed
 from tests.support.golden import check_golden
 
 FEEDS = Path(__file__).parent.parent / "fixtures" / "feeds"
@@ -132,3 +134,22 @@ def test_publisher_hints_are_read_from_the_feed() -> None:
     feed, _ = parse_job(body, BASE + "hints.xml", "application/rss+xml")
     assert feed.hints.ttl_s == 5400 and feed.hints.update_interval_s == 21600
     assert feed.hints.skip_hours == frozenset({1, 2, 23}) and feed.hints.skip_days == frozenset({5, 6})
+
+
+def test_the_websub_hub_and_topic_a_feed_advertises() -> None:
+    rss = (b'<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+           b'<title>t</title><atom:link rel="hub" href="https://hub.example/"/>'
+           b'<atom:link rel="self" href="/feed.xml"/><item><title>x</title><link>https://a.example/1</link>'
+           b"</item></channel></rss>")  # fmt: skip
+    parsed = parse_feed(rss, "https://a.example/rss")
+    assert (parsed.hub, parsed.topic) == ("https://hub.example/", "https://a.example/feed.xml")
+    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><link rel="hub" href="javascript:x"/>'
+            b'<entry><title>x</title><link href="https://a.example/1"/><id>1</id></entry></feed>')  # fmt: skip
+    not_web = parse_feed(atom, "https://a.example/atom")
+    assert (not_web.hub, not_web.topic) == (None, None)
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "t", "feed_url": "https://a.example/f.json",
+                "hubs": [{"type": "rssCloud", "url": "https://cloud.example/"},
+                         {"type": "WebSub", "url": "https://hub.example/"}],
+                "items": [{"id": "1", "url": "https://a.example/1", "content_text": "x"}]}  # fmt: skip
+    parsed = parse_feed(json.dumps(document).encode(), "https://a.example/f.json", "application/feed+json")
+    assert (parsed.hub, parsed.topic) == ("https://hub.example/", "https://a.example/f.json")
