@@ -46,6 +46,7 @@ class Daemon:
         self.counts = DaemonCounts()
         self._stopping = asyncio.Event()
         self._current: asyncio.Task[None] | None = None
+        self._again = False  # one more pass as soon as this one ends
         self.heartbeat = Heartbeat(self.settings.schedule.tick)
         self.monitor: Monitor | None = None
 
@@ -115,7 +116,11 @@ class Daemon:
         so that a long pass does not hold up a renewal. A push queues entries and ticks at once."""
 
         def wake() -> None:
-            if not self._stopping.is_set():
+            if self._stopping.is_set():
+                return
+            if self._current is not None:  # a pass is running: another follows it at once
+                self._again = True
+            else:
                 scheduler.modify_job("tick", next_run_time=self.pipeline.clock.now())
 
         websub = WebSub(self.settings.websub, self.settings.fetch.max_feed_bytes, runtime, wake)
@@ -134,8 +139,12 @@ class Daemon:
         )
 
     async def _tick(self, runtime: Runtime) -> None:
-        if self._stopping.is_set():
-            return
+        self._again = True
+        while self._again and not self._stopping.is_set():
+            self._again = False  # set by a WebSub push that arrives during the pass
+            await self._pass(runtime)
+
+    async def _pass(self, runtime: Runtime) -> None:
         self.counts.ticks += 1
         self._current = asyncio.current_task()
         self.heartbeat.tick_started()

@@ -12,6 +12,8 @@ import sys
 from typing import Any, TextIO
 
 import structlog
+from structlog.processors import ExceptionRenderer
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, WrappedLogger
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -58,11 +60,14 @@ def configure(log_format: str = "auto", level: str = "info", stream: TextIO | No
     renderer: list[Any]
     if wants_json(log_format, out):
         renderer = [
-            structlog.processors.dict_tracebacks,
+            # Tracebacks without their frames' local variables: those hold secrets (database URLs
+            # with passwords, WebSub secrets) that have no business in a log.
+            ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ]
     else:
-        renderer = [structlog.dev.ConsoleRenderer(colors=out.isatty())]
+        formatter = structlog.dev.plain_traceback
+        renderer = [structlog.dev.ConsoleRenderer(colors=out.isatty(), exception_formatter=formatter)]
     structlog.configure(
         processors=shared + renderer,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -81,10 +82,16 @@ class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: str  # "200 OK"
+    body: str = ""
+
+
 class Callbacks(Protocol):
     """What serves ``/websub/…``: WebSub hubs calling back (see :mod:`ingest.websub`)."""
 
-    def answer(self, environ: dict[str, Any]) -> Any: ...
+    def answer(self, environ: dict[str, Any]) -> Answer: ...
 
 
 class Monitor:

@@ -161,6 +161,10 @@ class WebSubSettings(_Section):
     retry: Duration = Field(
         3600.0, gt=0, description="a subscription refused, failed or never verified is asked again after"
     )
+    allow_http_hubs: bool = Field(
+        False,
+        description="subscribe to hubs at `http://` addresses too (the secret then travels in clear)",
+    )
 
 
 class NormalizeSettings(_Section):

@@ -175,7 +175,8 @@ def canonical_for(declared: str | None, url: str, feed_site: str | None = None) 
     return canonicalize(declared)
 
 
-_LINK_VALUE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+# <target> then its parameters; a quoted parameter value may hold "," and ";".
+_LINK_VALUE = re.compile(r'<([^>]*)>((?:\s*;\s*(?:[^;,"]|"[^"]*")*)*)')
 _REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.I)
 
 

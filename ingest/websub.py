@@ -23,23 +23,26 @@ import asyncio
 import hashlib
 import hmac
 import re
+import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import structlog
+from sqlmodel import Session
 from structlog.contextvars import bound_contextvars
 
 from ingest import metrics
 from ingest.errors import IngestError
 from ingest.jobs import parse_job
+from ingest.monitor import Answer
 from ingest.refresh import held_back, queue_entries
 from ingest.runtime import Runtime
 from ingest.settings import WebSubSettings
 from storage import subscriptions
 from storage.subscriptions import FORGET, SUBSCRIBE, Work
+from storage.tables import Subscription
 
 log = structlog.get_logger()
 PREFIX = "/websub/"
@@ -50,23 +53,24 @@ SIGNATURES = {
     "sha512": hashlib.sha512,
 }
 ANSWER_TIMEOUT_S = 60.0  # a hub waiting longer than this for our answer has given up anyway
+# Callbacks answered at once; more are told to come back (503) instead of piling up threads,
+# memory and work on the database thread the pipeline shares.
+MAX_CALLBACKS = 8
+MAX_LEASE_S = 366 * 86400
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: str
-    body: str = ""
+_NO_SUCH = Answer("404 Not Found", "no such subscription\n")
+_UNAVAILABLE = Answer("503 Service Unavailable", "try again later\n")
+R = TypeVar("R")
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     """Whether ``X-Hub-Signature: method=hex`` is the HMAC of ``body`` under ``secret``."""
     method, _, given = (header or "").strip().partition("=")
     digest = SIGNATURES.get(method.strip().lower())
-    if digest is None or not given:
+    if digest is None or not given or not given.isascii():
         return False
     expected = hmac.new(secret.encode(), body, digest).hexdigest()
-    return hmac.compare_digest(expected, given.strip().lower())
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
 
 
 class WebSub:
@@ -78,6 +82,7 @@ class WebSub:
         self.runtime = runtime
         self.wake = wake
         self.loop = asyncio.get_running_loop()
+        self._answering = threading.BoundedSemaphore(MAX_CALLBACKS)
 
     def callback(self, token: str) -> str:
         return f"{self.settings.callback_url}/{token}"
@@ -88,7 +93,10 @@ class WebSub:
         """Subscribe, renew, unsubscribe: whatever is due now (claimed, so no other daemon does it)."""
         now = self.runtime.clock.now()
         retry_at = now + _seconds(self.settings.retry)
-        work = await self.runtime.store.write(lambda s: subscriptions.claim_work(s, now, retry_at))
+        schemes = ("https://", "http://") if self.settings.allow_http_hubs else ("https://",)
+        work = await self.runtime.store.write(
+            lambda s: subscriptions.claim_work(s, now, retry_at, hub_schemes=schemes)
+        )
         for item in work:
             with bound_contextvars(source=item.source_name):
                 await self._act(item)
@@ -126,45 +134,64 @@ class WebSub:
 
     def answer(self, environ: dict[str, Any]) -> Answer:
         token = str(environ.get("PATH_INFO", ""))[len(PREFIX) :]
-        if not _TOKEN.match(token):
-            return Answer("404 Not Found", "no such subscription\n")
         method = environ.get("REQUEST_METHOD", "GET")
-        if method == "GET":
-            params = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-            return self._on_loop(self._verify(token, params))
-        if method == "POST":
-            body = _body(environ, self.max_bytes)
-            if body is None:
-                return Answer("413 Content Too Large", f"a push is at most {self.max_bytes} bytes\n")
-            signature = environ.get("HTTP_X_HUB_SIGNATURE")
-            return self._on_loop(self._push(token, body, environ.get("CONTENT_TYPE", ""), signature))
-        return Answer("405 Method Not Allowed", "GET (verification) or POST (content)\n")
+        if method not in {"GET", "POST"}:
+            return Answer("405 Method Not Allowed", "GET (verification) or POST (content)\n")
+        if not _TOKEN.match(token):
+            return _NO_SUCH
+        if not self._answering.acquire(blocking=False):
+            return Answer("503 Service Unavailable", "busy: try again later\n")
+        try:
+            if method == "GET":
+                query = str(environ.get("QUERY_STRING", ""))[:8192]
+                params = {k: v[0] for k, v in parse_qs(query).items()}
+                return self._on_loop(self._verify(token, params))
+            return self._pushed(token, environ)
+        finally:
+            self._answering.release()
 
-    def _on_loop(self, work: Coroutine[Any, Any, Answer]) -> Answer:
+    def _pushed(self, token: str, environ: dict[str, Any]) -> Answer:
+        """A content distribution: its subscription is looked up before its body is read."""
+        known = self._on_loop(self._known(token))
+        if isinstance(known, Answer):
+            return known
+        if not known:
+            metrics.WEBSUB.labels("push_refused").inc()
+            log.debug("websub_push_refused", reason="no such subscription")
+            return _NO_SUCH
+        body = _body(environ, self.max_bytes)
+        if body is None:
+            return Answer("413 Content Too Large", f"a push is at most {self.max_bytes} bytes\n")
+        signature = environ.get("HTTP_X_HUB_SIGNATURE")
+        return self._on_loop(self._push(token, body, str(environ.get("CONTENT_TYPE", "")), signature))
+
+    def _on_loop(self, work: Coroutine[Any, Any, R]) -> R | Answer:
         """Run on the daemon's event loop (where the store and the pool live); wait for it here."""
         try:
-            return asyncio.run_coroutine_threadsafe(work, self.loop).result(ANSWER_TIMEOUT_S)
-        except Exception as exc:  # stopping, the database away: the hub tries again later
+            future = asyncio.run_coroutine_threadsafe(work, self.loop)
+        except RuntimeError:  # the loop is closed: the daemon is stopping
             work.close()
-            log.error("websub_callback_failed", error=f"{type(exc).__name__}: {exc}")
-            return Answer("503 Service Unavailable", "try again later\n")
+            return _UNAVAILABLE
+        try:
+            return future.result(ANSWER_TIMEOUT_S)
+        except Exception as exc:  # too slow, or the database away: the hub tries again later
+            future.cancel()
+            log.error("websub_callback_failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            return _UNAVAILABLE
+
+    async def _known(self, token: str) -> bool:
+        return await self.runtime.store.read(lambda s: subscriptions.by_token(s, token)) is not None
 
     async def _verify(self, token: str, params: dict[str, str]) -> Answer:
         store = self.runtime.store
         found = await store.read(lambda s: subscriptions.by_token(s, token))
         if found is None:
-            return Answer("404 Not Found", "no such subscription\n")
+            return _NO_SUCH
         subscription, source = found
-        key = subscription.id or 0
         mode, topic = params.get("hub.mode", ""), params.get("hub.topic", "")
         with bound_contextvars(source=source.name):
             if mode == "denied":
-                reason = params.get("hub.reason", "no reason given")
-                retry_at = self.runtime.clock.now() + _seconds(self.settings.retry)
-                await store.write(lambda s: subscriptions.denied(s, key, reason, retry_at))
-                metrics.WEBSUB.labels("denied").inc()
-                log.warning("websub_denied", hub=subscription.hub_url, reason=reason)
-                return Answer("200 OK")
+                return await self._denied(subscription, params.get("hub.reason") or "no reason given")
             problem = _verification_problem(mode, topic, params, subscription.topic_url, subscription.state)
             if problem is not None:
                 log.warning(
@@ -172,24 +199,38 @@ class WebSub:
                 )
                 return Answer("404 Not Found", f"{problem}\n")
             if mode == "unsubscribe":
-                await store.write(lambda s: subscriptions.forget(s, key))
+                await store.write(lambda s: subscriptions.forget(s, token))
                 log.info("websub_unsubscribed", hub=subscription.hub_url)
-            else:
-                lease = _lease(params.get("hub.lease_seconds"), self.settings.lease)
-                renew = min(self.settings.renew_before, lease / 2)
-                now = self.runtime.clock.now()
-                await store.write(lambda s: subscriptions.verified(s, key, now, lease, renew))
-                metrics.WEBSUB.labels("verified").inc()
-                log.info("websub_verified", hub=subscription.hub_url, topic=topic, lease_s=lease)
+                return Answer("200 OK", params["hub.challenge"])
+            lease = _lease(params.get("hub.lease_seconds"), self.settings.lease)
+            renew = min(self.settings.renew_before, lease / 2)
+            now = self.runtime.clock.now()
+            if not await store.write(lambda s: subscriptions.verified(s, token, now, lease, renew)):
+                # Ended or replaced while the hub was verifying: not ours to confirm any more.
+                log.warning("websub_verification_refused", hub=subscription.hub_url, mode=mode,
+                            reason="the subscription ended meanwhile")  # fmt: skip
+                return _NO_SUCH
+            metrics.WEBSUB.labels("verified").inc()
+            log.info("websub_verified", hub=subscription.hub_url, topic=topic, lease_s=lease)
             return Answer("200 OK", params["hub.challenge"])
+
+    async def _denied(self, subscription: Subscription, reason: str) -> Answer:
+        """The hub refuses, now or later on. An unsubscription it refuses is over for us too."""
+        token, reason = subscription.token, reason[:500]
+        if subscription.state == "unsubscribing":
+            await self.runtime.store.write(lambda s: subscriptions.forget(s, token))
+        else:
+            retry_at = self.runtime.clock.now() + _seconds(self.settings.retry)
+            await self.runtime.store.write(lambda s: subscriptions.denied(s, token, reason, retry_at))
+        metrics.WEBSUB.labels("denied").inc()
+        log.warning("websub_denied", hub=subscription.hub_url, reason=reason)
+        return Answer("200 OK")
 
     async def _push(self, token: str, body: bytes, content_type: str, signature: str | None) -> Answer:
         runtime = self.runtime
         found = await runtime.store.read(lambda s: subscriptions.by_token(s, token))
-        if found is None:
-            metrics.WEBSUB.labels("push_refused").inc()
-            log.warning("websub_push_refused", reason="no such subscription", bytes=len(body))
-            return Answer("404 Not Found", "no such subscription\n")
+        if found is None:  # ended since it was looked up
+            return _NO_SUCH
         subscription, source = found
         key, source_id, now = subscription.id or 0, source.id or 0, runtime.clock.now()
         with bound_contextvars(source=source.name):
@@ -204,21 +245,21 @@ class WebSub:
             try:
                 _, entries = await runtime.cpu.run(parse_job, body, subscription.topic_url, content_type)
             except IngestError as exc:
-                log.warning(
-                    "websub_push_unusable", hub=subscription.hub_url, error_code=exc.code, error=exc.message
-                )
+                log.warning("websub_push_unusable", hub=subscription.hub_url, error_code=exc.code,
+                            error=exc.message)  # fmt: skip
                 return Answer("400 Bad Request", f"{exc.message}\n")
             blocked_keys = held_back(source, entries)
 
-            def commit(session: Any) -> tuple[int, int]:
+            def commit(session: Session) -> tuple[int, int]:
                 counts = queue_entries(session, source_id, entries, blocked_keys, now)
                 subscriptions.count_push(session, key, now, accepted=True)
                 return counts
 
             queued, blocked = await runtime.store.write(commit)
-        metrics.WEBSUB.labels("push_accepted").inc()
-        log.info("websub_push_accepted", source=source.name, entries_seen=len(entries), entries_new=queued,
-                 entries_blocked=blocked)  # fmt: skip
+            metrics.WEBSUB.labels("push_accepted").inc()
+            log.info(
+                "websub_push_accepted", entries_seen=len(entries), entries_new=queued, entries_blocked=blocked
+            )
         if queued:
             self.wake()
         return Answer("202 Accepted")
@@ -240,12 +281,10 @@ def _verification_problem(
 
 
 def _lease(value: str | None, asked: float) -> float:
-    """The lease the hub granted (``hub.lease_seconds``), or the one we asked for when it says none."""
-    try:
-        granted = float(value) if value is not None else asked
-    except ValueError:
-        return asked
-    return granted if granted > 0 else asked
+    """The lease the hub granted (``hub.lease_seconds``, whole seconds), or the one we asked for when
+    it says none or nonsense; a year at most (a longer one is renewed within the year)."""
+    granted = int(value) if value is not None and value.strip().isdigit() else 0
+    return float(min(granted, MAX_LEASE_S)) if granted > 0 else asked
 
 
 def _body(environ: dict[str, Any], limit: int) -> bytes | None:

@@ -7,7 +7,7 @@ database act on a subscription one at a time: the worker whose UPDATE matched do
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, update
@@ -30,8 +30,8 @@ class Work:
     source_name: str
     hub_url: str
     topic_url: str
-    token: str
-    secret: str
+    token: str = field(repr=False)  # neither is ever to be printed: they let anyone forge pushes
+    secret: str = field(repr=False)
     renewal: bool = False  # an active subscription asked again before its lease lapses
 
 
@@ -58,19 +58,28 @@ def of_source(session: Session, source_id: int) -> Subscription | None:
     return session.exec(select(Subscription).where(col(Subscription.source_id) == source_id)).first()
 
 
-def claim_work(session: Session, now: datetime, retry_at: datetime, limit: int = 20) -> list[Work]:
+def claim_work(
+    session: Session,
+    now: datetime,
+    retry_at: datetime,
+    limit: int = 20,
+    hub_schemes: tuple[str, ...] = ("https://",),
+) -> list[Work]:
     """What is to be done now, claimed: new subscriptions for sources that advertise a hub, the
     subscriptions of sources that no longer want one to end, and the subscriptions whose moment
     came (renew before the lease lapses; ask again after a refusal, a failure or a silence).
     Each is claimed until ``retry_at``: if nothing is heard by then, it is due again."""
-    work = _new_subscriptions(session, now, retry_at, limit)
-    work += _ending(session, retry_at, limit)
-    work += _due(session, now, retry_at, limit)
+    wanted = _wanted(hub_schemes)
+    work = _new_subscriptions(session, wanted, now, retry_at, limit)
+    work += _ending(session, wanted, retry_at, limit)
+    work += _due(session, wanted, now, retry_at, limit)
     return work
 
 
-def _wanted() -> ColumnElement[bool]:
-    return and_(col(Source.enabled), col(Source.kind) == "feed", col(Source.hub_url).is_not(None))
+def _wanted(hub_schemes: tuple[str, ...]) -> ColumnElement[bool]:
+    """Sources that want a subscription: enabled feeds advertising a hub we may subscribe to."""
+    schemes = [col(Source.hub_url).startswith(scheme) for scheme in hub_schemes]
+    return and_(col(Source.enabled), col(Source.kind) == "feed", or_(*schemes))
 
 
 def _topic() -> ColumnElement[str | None]:
@@ -78,13 +87,15 @@ def _topic() -> ColumnElement[str | None]:
     return func.coalesce(col(Source.topic_url), col(Source.url))
 
 
-def _new_subscriptions(session: Session, now: datetime, retry_at: datetime, limit: int) -> list[Work]:
+def _new_subscriptions(
+    session: Session, wanted: ColumnElement[bool], now: datetime, retry_at: datetime, limit: int
+) -> list[Work]:
     """Sources advertising a hub without a subscription to it (none yet, or to another hub or topic)."""
     query = (
         select(Source, Subscription)
         .join(Subscription, col(Subscription.source_id) == col(Source.id), isouter=True)
         .where(
-            _wanted(),
+            wanted,
             or_(
                 col(Subscription.id).is_(None),
                 col(Subscription.hub_url) != col(Source.hub_url),
@@ -114,7 +125,7 @@ def _new_subscriptions(session: Session, now: datetime, retry_at: datetime, limi
             key = insert_one_ignore(session, Subscription, {"source_id": source.id, **fresh})
         else:  # the feed moved to another hub or topic: the old subscription's pushes are refused
             changed = update(Subscription).where(
-                col(Subscription.id) == existing.id, col(Subscription.hub_url) == existing.hub_url
+                col(Subscription.id) == existing.id, col(Subscription.token) == existing.token
             )
             key = existing.id if affected(session.execute(changed.values(**fresh))) == 1 else None
         if key is not None:
@@ -122,15 +133,12 @@ def _new_subscriptions(session: Session, now: datetime, retry_at: datetime, limi
     return work
 
 
-def _ending(session: Session, retry_at: datetime, limit: int) -> list[Work]:
+def _ending(session: Session, wanted: ColumnElement[bool], retry_at: datetime, limit: int) -> list[Work]:
     """Subscriptions of sources disabled, removed, or whose feed stopped advertising its hub."""
     query = (
         select(Subscription, Source)
         .join(Source, col(Source.id) == col(Subscription.source_id))
-        .where(
-            col(Subscription.state) != "unsubscribing",
-            or_(~col(Source.enabled), col(Source.hub_url).is_(None)),
-        )
+        .where(col(Subscription.state) != "unsubscribing", ~wanted)
         .limit(limit)
     )
     work = []
@@ -143,11 +151,18 @@ def _ending(session: Session, retry_at: datetime, limit: int) -> list[Work]:
     return work
 
 
-def _due(session: Session, now: datetime, retry_at: datetime, limit: int) -> list[Work]:
+def _due(
+    session: Session, wanted: ColumnElement[bool], now: datetime, retry_at: datetime, limit: int
+) -> list[Work]:
+    """Subscriptions whose moment came: renewals and retries of wanted ones, and unsubscriptions
+    the hub never confirmed (an unwanted one not yet ending is :func:`_ending`'s)."""
     query = (
         select(Subscription, Source)
         .join(Source, col(Source.id) == col(Subscription.source_id))
-        .where(col(Subscription.next_action_at) <= now)
+        .where(
+            col(Subscription.next_action_at) <= now,
+            or_(wanted, col(Subscription.state) == "unsubscribing"),
+        )
         .limit(limit)
     )
     work = []
@@ -213,11 +228,13 @@ def request_failed(session: Session, subscription_id: int, error: str) -> None:
     )
 
 
-def verified(session: Session, subscription_id: int, now: datetime, lease_s: float, renew_s: float) -> None:
+def verified(session: Session, token: str, now: datetime, lease_s: float, renew_s: float) -> bool:
+    """Record the hub's verification; False when the subscription ended or was replaced meanwhile
+    (its token is gone, or it is being ended)."""
     expires = now + timedelta(seconds=lease_s)
-    session.execute(
+    statement = (
         update(Subscription)
-        .where(col(Subscription.id) == subscription_id)
+        .where(col(Subscription.token) == token, col(Subscription.state) != "unsubscribing")
         .values(
             state="active",
             verified_at=now,
@@ -227,18 +244,19 @@ def verified(session: Session, subscription_id: int, now: datetime, lease_s: flo
             last_error=None,
         )
     )
+    return affected(session.execute(statement)) == 1
 
 
-def denied(session: Session, subscription_id: int, reason: str, retry_at: datetime) -> None:
+def denied(session: Session, token: str, reason: str, retry_at: datetime) -> None:
     session.execute(
         update(Subscription)
-        .where(col(Subscription.id) == subscription_id)
+        .where(col(Subscription.token) == token)
         .values(state="denied", last_error=reason[:2000], expires_at=None, next_action_at=retry_at)
     )
 
 
-def forget(session: Session, subscription_id: int) -> None:
-    session.execute(delete(Subscription).where(col(Subscription.id) == subscription_id))
+def forget(session: Session, token: str) -> None:
+    session.execute(delete(Subscription).where(col(Subscription.token) == token))
 
 
 def count_push(session: Session, subscription_id: int, now: datetime, accepted: bool) -> None:

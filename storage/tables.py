@@ -75,8 +75,8 @@ class Subscription(SQLModel, table=True):
     source_id: int = Field(foreign_key="source.id", unique=True)
     hub_url: str = Field(sa_type=Text)
     topic_url: str = Field(sa_type=Text)
-    token: str = Field(max_length=64, unique=True)  # the callback's last path segment
-    secret: str = Field(max_length=128)  # HMAC key for content distributions (hub.secret)
+    token: str = Field(max_length=64, unique=True, repr=False)  # the callback's last path segment
+    secret: str = Field(max_length=128, repr=False)  # HMAC key for content distributions (hub.secret)
     state: str = Field(max_length=16)
     lease_s: float | None = None  # as the hub granted it
     requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -7,6 +7,7 @@ callback address.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -22,8 +23,9 @@ from urllib.parse import quote
 
 import pytest
 
+from ingest.settings import WebSubSettings
 from ingest.urls import header_links
-from ingest.websub import signature_ok
+from ingest.websub import MAX_CALLBACKS, WebSub, _lease, signature_ok
 from tests.conftest import ROOT
 from tests.ingest.test_cli import ingest, json_lines, write_config
 from tests.ingest.test_monitor import _free_port, _get, _wait_for
@@ -87,7 +89,8 @@ def test_subscribe_verify_push_ingest_refuse_renew_unsubscribe(
         tmp_path,
         f'[[sources]]\nname = "pushed"\nurl = "{feed}"\n',
         extra=f'[schedule]\ntick = "1s"\n[daemon]\nhttp_listen = "127.0.0.1:{port}"\n'
-        f'[websub]\ncallback_url = "http://127.0.0.1:{port}/websub/"\nrenew_before = "3s"\n',
+        f'[websub]\ncallback_url = "http://127.0.0.1:{port}/websub/"\nrenew_before = "3s"\n'
+        "allow_http_hubs = true\n",
     )
     daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -208,7 +211,7 @@ def test_every_signature_method_of_the_recommendation_is_checked(method: str) ->
     assert not signature_ok("other", BODY, f"{method}={digest}")
 
 
-@pytest.mark.parametrize("header", [None, "", "sha256", "sha256=", "md5=abc", "sha256=zz"])
+@pytest.mark.parametrize("header", [None, "", "sha256", "sha256=", "md5=abc", "sha256=zz", "sha256=é" * 3])
 def test_a_missing_or_unknown_signature_is_refused(header: str | None) -> None:
     assert not signature_ok(SECRET, BODY, header)
 
@@ -222,3 +225,25 @@ def test_the_hub_and_topic_of_a_link_header() -> None:
         header_links('<https://a.example/>; rel="hub self"', "https://x.example/")["self"]
         == "https://a.example/"
     )
+
+
+@pytest.mark.parametrize(
+    ("granted", "lease"),
+    [(None, 864000.0), ("3600", 3600.0), ("0", 864000.0), ("-5", 864000.0), ("inf", 864000.0),
+     ("1e20", 864000.0), ("99999999999999999999", 366 * 86400.0), ("12.5", 864000.0)],
+)  # fmt: skip
+def test_the_lease_a_hub_grants_is_taken_within_reason(granted: str | None, lease: float) -> None:
+    assert _lease(granted, 864000.0) == lease
+
+
+def test_callbacks_beyond_the_limit_are_told_to_come_back() -> None:
+    async def go() -> None:
+        websub = WebSub(WebSubSettings(callback_url="https://x.example/websub"), 1000, None, lambda: None)  # type: ignore[arg-type]
+        environ = {"PATH_INFO": "/websub/" + "t" * 32, "REQUEST_METHOD": "GET"}
+        assert websub.answer({**environ, "PATH_INFO": "/websub/short"}).status.startswith("404")
+        assert websub.answer({**environ, "REQUEST_METHOD": "PUT"}).status.startswith("405")
+        for _ in range(MAX_CALLBACKS):
+            websub._answering.acquire()
+        assert websub.answer(environ).status.startswith("503")
+
+    asyncio.run(go())

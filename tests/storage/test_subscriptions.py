@@ -63,7 +63,7 @@ def test_a_source_with_a_hub_is_subscribed_once_with_a_secret_and_a_token_of_its
 def test_verified_then_renewed_before_the_lease_lapses(db: Database) -> None:
     (work,) = _claim(db)
     with db.write() as session:
-        subscriptions.verified(session, work.subscription_id, NOW, lease_s=86400, renew_s=3600)
+        subscriptions.verified(session, work.token, NOW, lease_s=86400, renew_s=3600)
         assert subscriptions.is_active(session, _row(db).source_id, NOW)
     row = _row(db)
     assert row.state == "active" and row.expires_at == NOW + timedelta(days=1)
@@ -87,7 +87,7 @@ def test_a_failed_request_is_asked_again_after_the_retry_delay(db: Database) -> 
 def test_a_disabled_source_is_unsubscribed_and_forgotten_if_the_hub_never_confirms(db: Database) -> None:
     (work,) = _claim(db)
     with db.write() as session:
-        subscriptions.verified(session, work.subscription_id, NOW, lease_s=86400, renew_s=3600)
+        subscriptions.verified(session, work.token, NOW, lease_s=86400, renew_s=3600)
         sources.set_enabled(session, "news", False)
     (ending,) = _claim(db)
     assert (ending.action, ending.token) == ("unsubscribe", work.token)
@@ -110,7 +110,7 @@ def test_a_feed_that_moves_to_another_hub_gets_a_new_subscription(db: Database) 
 def test_a_denial_is_kept_with_its_reason_and_asked_again_later(db: Database) -> None:
     (work,) = _claim(db)
     with db.write() as session:
-        subscriptions.denied(session, work.subscription_id, "topic not allowed", LATER)
+        subscriptions.denied(session, work.token, "topic not allowed", LATER)
     assert (_row(db).state, _row(db).last_error) == ("denied", "topic not allowed")
     assert _claim(db) == [] and _claim(db, LATER)[0].action == "subscribe"
 
@@ -141,7 +141,7 @@ def test_a_subscribed_source_is_polled_only_as_a_safety_net(db: Database, subscr
     (work,) = _claim(db)
     with db.write() as session:
         if subscribed:
-            subscriptions.verified(session, work.subscription_id, NOW, lease_s=86400, renew_s=3600)
+            subscriptions.verified(session, work.token, NOW, lease_s=86400, renew_s=3600)
         source = session.exec(select(Source)).one()
         assert sources.try_lease(session, source.id or 0, "me", NOW, LATER)
 
@@ -160,3 +160,37 @@ def test_a_subscribed_source_is_polled_only_as_a_safety_net(db: Database, subscr
     with db.read() as session:
         polled = session.exec(select(Source).where(col(Source.name) == "news")).one()
     assert (polled.hub_url, polled.topic_url) == (HUB, TOPIC)
+
+
+def test_a_hub_at_an_http_address_is_subscribed_to_only_when_allowed(db: Database) -> None:
+    with db.write() as session:
+        session.execute(update(Source).values(hub_url="http://hub.example/"))
+    assert _claim(db) == []
+    with db.write() as session:
+        allowed = subscriptions.claim_work(session, NOW, LATER, hub_schemes=("https://", "http://"))
+    assert [w.hub_url for w in allowed] == ["http://hub.example/"]
+
+
+def test_a_verification_after_the_subscription_ended_or_moved_confirms_nothing(db: Database) -> None:
+    (work,) = _claim(db)
+    with db.write() as session:
+        sources.set_enabled(session, "news", False)
+    (ending,) = _claim(db)
+    assert ending.action == "unsubscribe"
+    with db.write() as session:  # the hub's late verification of the subscription
+        assert not subscriptions.verified(session, work.token, NOW, lease_s=86400, renew_s=3600)
+        sources.set_enabled(session, "news", True)
+        subscriptions.forget(session, work.token)
+    (again,) = _claim(db)
+    with db.write() as session:
+        session.execute(update(Source).values(topic_url="https://news.example/other.xml"))
+    (moved,) = _claim(db)
+    with db.write() as session:  # the old topic's verification, arriving after the move
+        assert not subscriptions.verified(session, again.token, NOW, lease_s=86400, renew_s=3600)
+        assert subscriptions.verified(session, moved.token, NOW, lease_s=86400, renew_s=3600)
+
+
+def test_secrets_never_show_in_a_printed_subscription(db: Database) -> None:
+    (work,) = _claim(db)
+    for shown in (repr(work), repr(_row(db))):
+        assert work.secret not in shown and work.token not in shown
