@@ -159,6 +159,9 @@ class WebSub:
             metrics.WEBSUB.labels("push_refused").inc()
             log.debug("websub_push_refused", reason="no such subscription")
             return _NO_SUCH
+        if "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            # The standard library's server does not undo chunking: ask for a Content-Length.
+            return Answer("411 Length Required", "send the push with a Content-Length\n")
         body = _body(environ, self.max_bytes)
         if body is None:
             return Answer("413 Content Too Large", f"a push is at most {self.max_bytes} bytes\n")

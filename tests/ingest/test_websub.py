@@ -16,6 +16,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -125,6 +127,8 @@ def test_subscribe_verify_push_ingest_refuse_renew_unsubscribe(
         forged = _feed(server, hub.url, ["a1", "a3"])
         assert hub.push(feed, forged, RSS, signature="sha256=" + "0" * 64) == 403
         assert hub.push(feed, forged, RSS, signature="") == 403
+        chunked = _post(subscribe["hub.callback"], iter([forged]), {"Transfer-Encoding": "chunked"})
+        assert chunked == 411
         time.sleep(1.5)
         assert server.hits["/a3.html"] == 0 and server.url("/a3.html") not in _stored(db)
 
@@ -247,3 +251,12 @@ def test_callbacks_beyond_the_limit_are_told_to_come_back() -> None:
         assert websub.answer(environ).status.startswith("503")
 
     asyncio.run(go())
+
+
+def _post(url: str, body: object, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # type: ignore[arg-type]
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
