@@ -27,7 +27,7 @@ from trafilatura.utils import load_html
 
 from ingest import siterules
 from ingest.errors import ExtractError
-from ingest.html import find_visible, html_text, text_key, unwrap_layout_tables
+from ingest.html import find_visible, html_text, strip_never_text, text_key, unwrap_layout_tables
 from ingest.metadata import PageMetadata, page_metadata
 from ingest.models import EntryHints, Extracted, Page
 from ingest.urls import host_of
@@ -77,6 +77,7 @@ def _from_html(page: Page, hints: EntryHints) -> Extracted:
     # Before layout tables become divs: a rule's selectors see the page as it was served.
     ruled = _by_site_rule(tree, page.final_url, meta)
     unwrap_layout_tables(tree)
+    strip_never_text(tree)  # after the metadata (in <head>) and the site rule have seen the page
     summary = html_text(hints.summary or "")
     if ruled is not None and _is_article(ruled.text, summary):
         return _with_standfirst(ruled, tree, summary)

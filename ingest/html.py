@@ -100,6 +100,21 @@ def is_layout_table(table: lxml.html.HtmlElement) -> bool:
     return any(len(text) > 400 for text in cells)
 
 
+# Never article text, and removed by every extractor anyway: gone before extraction, the extractor
+# and its comparison algorithms walk (and copy) a smaller tree. Forms stay: some sites wrap the whole
+# page in one, and trafilatura handles them apart.
+NEVER_TEXT = (
+    *("head", "script", "style", "noscript", "template", "svg", "iframe", "nav", "footer", "aside", "menu"),
+    *("button", "select", "input", "textarea", "label", "object", "embed", "canvas", "video", "audio"),
+    *("map", "link", "meta"),
+)
+
+
+def strip_never_text(tree: lxml.html.HtmlElement) -> None:
+    """Remove, in place, the elements that never hold article text (their tails stay)."""
+    etree.strip_elements(tree, *NEVER_TEXT, with_tail=False)
+
+
 def unwrap_layout_tables(tree: lxml.html.HtmlElement) -> int:
     """Turn layout tables into plain blocks, in place, so extraction sees an article, not a grid.
 

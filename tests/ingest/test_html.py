@@ -6,7 +6,15 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from ingest.html import find_visible, html_text, inline_text, is_layout_table, text_key, unwrap_layout_tables
+from ingest.html import (
+    find_visible,
+    html_text,
+    inline_text,
+    is_layout_table,
+    strip_never_text,
+    text_key,
+    unwrap_layout_tables,
+)
 
 
 def page(body: str) -> lxml.html.HtmlElement:
@@ -197,3 +205,15 @@ def test_find_visible_ignores_the_head() -> None:
 )
 def test_find_visible_finds_nothing(body: str, description: str) -> None:
     assert find_visible(page(body), description) is None
+
+
+def test_what_never_holds_article_text_goes_before_extraction_and_the_rest_stays() -> None:
+    tree = page(
+        "<nav><a href='/'>Home</a></nav><form><p>A page wrapped in a form keeps its text.</p>"
+        "<input name='q'><button>Go</button></form><script>var x = 1;</script><p>Body <svg><text>"
+        "logo</text></svg>tail kept.</p><aside>Most read</aside><footer>© Site</footer>"
+    )
+    strip_never_text(tree)
+    text = " ".join(tree.text_content().split())
+    assert text == "A page wrapped in a form keeps its text.Body tail kept."
+    assert tree.find(".//form") is not None and tree.find(".//head") is None
