@@ -63,8 +63,7 @@ class Store:
         with self._lock:
             batch, self._queued = self._queued[: self.max_batch], self._queued[self.max_batch :]
         outcomes = self._write_one(batch[0]) if len(batch) == 1 else self._write_batch(batch)
-        for write, outcome in zip(batch, outcomes, strict=True):
-            _hand_back(write, *outcome)
+        _hand_back_all(batch, outcomes)
         with self._lock:
             self._flush_scheduled = bool(self._queued)
             more = self._flush_scheduled
@@ -108,6 +107,21 @@ def _in_savepoint(session: Session, work: Callable[[Session], Any]) -> tuple[boo
             return True, work(session)
     except Exception as exc:  # rolled back to the savepoint; the batch's other writes stand
         return False, exc
+
+
+def _hand_back_all(batch: list[_Write], outcomes: list[tuple[bool, Any]]) -> None:
+    """Settle a batch's futures with one wake-up of each loop, not one per write."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for write, (ok, value) in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(write.loop, []).append((write.future, ok, value))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
 
 
 def _hand_back(write: _Write, ok: bool, value: Any) -> None:

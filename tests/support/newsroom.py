@@ -38,7 +38,9 @@ def story(number: int, paragraphs: int = 3) -> tuple[str, str]:
 
 
 def _chrome(number: int) -> tuple[str, str]:
-    """What a real news page wraps around its article: menus, teasers, a long footer."""
+    """What a real news page wraps around its article: menus, teasers, a long footer. Like many
+    real templates it marks some of it up for what it is (<nav>, <footer>) and not the rest (the
+    teasers in plain <div>s), so that no extractor gets all of it for free from the tag names."""
     menu = "".join(
         f'<li class="menu-item"><div class="wrap"><a href="/section/{i}"><span>Section {i}</span></a></div></li>'
         for i in range(300)
@@ -51,7 +53,7 @@ def _chrome(number: int) -> tuple[str, str]:
     footer = "".join(f'<div class="col"><a href="/about/{i}">About link {i}</a></div>' for i in range(200))
     head = f'<header><nav><ul class="menu">{menu}</ul></nav><div class="ad">Advertisement</div></header>'
     tail = (
-        f'<aside class="related"><h2>Most read</h2>{teasers}</aside>'
+        f'<div class="related"><h2>Most read</h2>{teasers}</div>'
         f'<footer><p>The Loopback Times</p><div class="links">{footer}</div><p>© 2026</p></footer>'
     )
     return head, tail
