@@ -17,11 +17,19 @@ from typing import ParamSpec, TypeVar
 
 from ingest.errors import ExtractError, IngestError, ParseError
 from ingest.jobs import parse_job
+from ingest.lifeline import die_with_parent
 
 DEFAULT_JOB_TIMEOUT = 30.0  # seconds; real pages take well under one
 # What the workers import before forking (once, in the fork server): the stages the jobs run. The
 # main process never imports them, so it does not carry trafilatura, the language model or numpy.
-STAGES = ["ingest.extract", "ingest.normalize", "ingest.parse", "ingest.fingerprint", "ingest.preload"]
+STAGES = [
+    "ingest.extract",
+    "ingest.normalize",
+    "ingest.parse",
+    "ingest.fingerprint",
+    "ingest.lifeline",
+    "ingest.preload",
+]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -57,7 +65,9 @@ class CpuPool:
             if self.processes == 0:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-cpu")
             else:
-                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=self._context())
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.processes, mp_context=self._context(), initializer=die_with_parent
+                )
         return self._executor
 
     async def run(self, job: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -92,7 +102,9 @@ class CpuPool:
         """The second try, in a process of its own: only the job that kills its worker again is
         lost, whatever else was running when it did."""
         async with self._quarantine:
-            alone = ProcessPoolExecutor(max_workers=1, mp_context=self._context())
+            alone = ProcessPoolExecutor(
+                max_workers=1, mp_context=self._context(), initializer=die_with_parent
+            )
             try:
                 return await self._limited(alone, job, *args, **kwargs)
             except BrokenProcessPool:

@@ -6,5 +6,7 @@ the machine holds one copy, and no worker spends a third of a second loading its
 """
 
 from ingest.langid import warm
+from ingest.lifeline import die_with_parent
 
+die_with_parent()  # the fork server ends with the service; its workers end with it (see cpu.py)
 warm()

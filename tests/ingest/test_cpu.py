@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from ingest.cpu import CpuPool, _timeout_error
 from ingest.errors import ExtractError
 from ingest.jobs import parse_job
+from tests.conftest import ROOT
 
 
 def square(value: int) -> int:
@@ -84,3 +88,57 @@ def test_a_runaway_job_is_stopped_and_fails_alone() -> None:
 def test_an_overrun_is_named_by_what_was_running() -> None:
     assert _timeout_error(parse_job, 1.0).code == "parse.timeout"
     assert _timeout_error(hang, 1.0).code == "extract.timeout"
+
+
+_POOL_THEN_WAIT = """
+import asyncio, time
+from ingest.cpu import CpuPool
+
+async def go():
+    pool = CpuPool(1)
+    await pool.run(time.sleep, 0.01)
+    print("ready", flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(go())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_pool_does_not_outlive_a_killed_service() -> None:
+    service = subprocess.Popen(
+        [sys.executable, "-c", _POOL_THEN_WAIT], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert service.stdout is not None and service.stdout.readline().strip() == "ready"
+        pool = _descendants(service.pid)  # the fork server, its worker, the resource tracker
+        assert len(pool) >= 3, pool
+    finally:
+        service.kill()
+        service.communicate(timeout=30)  # its output closes once every process holding it is gone
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in pool):
+        time.sleep(0.05)
+    assert not [pid for pid in pool if _running(pid)], "processes of the pool were left behind"
+
+
+def _descendants(root: int) -> list[int]:
+    listed = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in listed.splitlines():
+        pid, parent = (int(field) for field in line.split())
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
