@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -64,17 +66,7 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
         runtime = self.pipeline.runtime()
         scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(
-            self._tick,
-            "interval",
-            args=[runtime],
-            seconds=self.settings.schedule.tick,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=self.pipeline.clock.now(),
-            id="tick",
-        )
+        self._every_tick(scheduler, "tick", self._tick, runtime)
         if self.settings.websub.callback_url:
             self._start_websub(runtime, scheduler)
         log.info("daemon_started", owner=self.pipeline.owner, tick_s=self.settings.schedule.tick)
@@ -111,6 +103,22 @@ class Daemon:
                 f"daemon.http_listen = {address!r}: cannot listen there ({exc.strerror or exc})",
             ) from None
 
+    def _every_tick(
+        self, scheduler: AsyncIOScheduler, name: str, job: Callable[[Any], Awaitable[None]], argument: Any
+    ) -> None:
+        """Run ``job(argument)`` now and every tick; never two at once, missed runs coalesced."""
+        scheduler.add_job(
+            job,
+            "interval",
+            args=[argument],
+            seconds=self.settings.schedule.tick,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=self.pipeline.clock.now(),
+            id=name,
+        )
+
     def _start_websub(self, runtime: Runtime, scheduler: AsyncIOScheduler) -> None:
         """Hubs call back on the listener; subscriptions are looked after on a job of their own,
         so that a long pass does not hold up a renewal. A push queues entries and ticks at once."""
@@ -126,17 +134,7 @@ class Daemon:
         websub = WebSub(self.settings.websub, self.settings.fetch.max_feed_bytes, runtime, wake)
         assert self.monitor is not None  # the settings require daemon.http_listen with a callback
         self.monitor.callbacks = websub
-        scheduler.add_job(
-            _logged_websub,
-            "interval",
-            args=[websub],
-            seconds=self.settings.schedule.tick,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            next_run_time=self.pipeline.clock.now(),
-            id="websub",
-        )
+        self._every_tick(scheduler, "websub", _logged_websub, websub)
 
     async def _tick(self, runtime: Runtime) -> None:
         self._again = True

@@ -31,6 +31,12 @@ def ingest(
     )  # fmt: skip
 
 
+def start_daemon(config: Path) -> subprocess.Popen[str]:
+    """``ingest daemon`` in the background; its log comes back from ``communicate()``."""
+    return subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
 def json_lines(text: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 

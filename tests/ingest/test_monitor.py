@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +17,7 @@ from ingest.monitor import Heartbeat, Monitor
 from storage import migrate
 from storage.db import Database
 from tests.conftest import ROOT
-from tests.ingest.test_cli import ingest, write_config
+from tests.ingest.test_cli import ingest, start_daemon, write_config
 from tests.ingest.test_manage import _feed
 from tests.support.postgres import server_url
 from tests.support.server import LoopbackServer, Route
@@ -62,8 +60,7 @@ def test_health_ready_and_metrics_and_unready_once_the_database_is_gone(
         f'database_url = "{any_db_url}"\n[schedule]\ntick = "1s"\n[daemon]\nhttp_listen = "127.0.0.1:{port}"\n'
         f'[[sources]]\nname = "seeds"\npath = "{ROOT / "seeds"}"\n'
     )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = start_daemon(config)
     base = f"http://127.0.0.1:{port}"
     try:
         assert _wait_for(f"{base}/healthz", 200) == "ok\n"
@@ -157,8 +154,7 @@ def test_metrics_move_with_the_work(tmp_path: Path, server: LoopbackServer) -> N
         f'[[sources]]\nname = "news"\nurl = "{url}"\n[[sources]]\nname = "broken"\nurl = "{server.url("/broken.xml")}"\n',
         extra=f'[schedule]\ntick = "1s"\n[daemon]\nhttp_listen = "127.0.0.1:{port}"\n',
     )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = start_daemon(config)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline, series = time.monotonic() + 60, {}

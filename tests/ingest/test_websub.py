@@ -13,8 +13,6 @@ import hmac
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,8 +26,7 @@ import pytest
 from ingest.settings import WebSubSettings
 from ingest.urls import header_links
 from ingest.websub import MAX_CALLBACKS, WebSub, _lease, signature_ok
-from tests.conftest import ROOT
-from tests.ingest.test_cli import ingest, json_lines, write_config
+from tests.ingest.test_cli import ingest, json_lines, start_daemon, write_config
 from tests.ingest.test_monitor import _free_port, _get, _wait_for
 from tests.support.hub import LoopbackHub
 from tests.support.server import LoopbackServer, Route
@@ -94,8 +91,7 @@ def test_subscribe_verify_push_ingest_refuse_renew_unsubscribe(
         f'[websub]\ncallback_url = "http://127.0.0.1:{port}/websub/"\nrenew_before = "3s"\n'
         "allow_http_hubs = true\n",
     )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = start_daemon(config)
     db = tmp_path / "ingest.db"
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", 200)
@@ -180,8 +176,7 @@ def test_without_a_callback_url_no_hub_is_asked(
         f'[[sources]]\nname = "pushed"\nurl = "{feed}"\n',
         extra=f'[schedule]\ntick = "1s"\n[daemon]\nhttp_listen = "127.0.0.1:{port}"\n',
     )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = start_daemon(config)
     try:
         _until("the article", lambda: server.url("/a1.html") in _stored(tmp_path / "ingest.db"))
         time.sleep(3)  # three more ticks
