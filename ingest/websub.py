@@ -97,11 +97,14 @@ class WebSub:
         work = await self.runtime.store.write(
             lambda s: subscriptions.claim_work(s, now, retry_at, hub_schemes=schemes)
         )
-        for item in work:
-            with bound_contextvars(source=item.source_name):
-                await self._act(item)
+        # Together: one slow hub does not hold up the others (the client bounds requests per host).
+        await asyncio.gather(*(self._act(item) for item in work))
 
     async def _act(self, work: Work) -> None:
+        with bound_contextvars(source=work.source_name):
+            await self._ask(work)
+
+    async def _ask(self, work: Work) -> None:
         if work.action == FORGET:
             log.info(
                 "websub_forgotten", hub=work.hub_url, reason="the hub never confirmed the unsubscription"
