@@ -11,6 +11,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from ingest.settings import Settings
+from storage import migrate, sources
+from storage.db import Database
+from storage.sources import SourceSpec
 from tests.support.postgres import fresh_database
 from tests.support.server import LoopbackServer
 
@@ -63,3 +66,16 @@ def make_settings(db_url: str, sources: list[dict[str, Any]], **sections: Any) -
         **sections.pop("fetch", {}),
     }
     return Settings(database_url=db_url, fetch=fetch, sources=sources, **sections)
+
+
+@pytest.fixture
+def db(any_db_url: str) -> Iterator[Database]:
+    """A migrated database (SQLite, then PostgreSQL) with one feed source named ``feed``."""
+    database = Database(any_db_url)
+    migrate.upgrade(database)
+    with database.write() as session:
+        sources.sync_declared(
+            session, [SourceSpec("feed", "feed", "https://x.example/f", None, None, True, True)]
+        )
+    yield database
+    database.close()

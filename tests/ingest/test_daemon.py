@@ -29,6 +29,7 @@ from storage import sources as source_store
 from storage.sources import SourceSpec
 from storage.tables import Source
 from tests.conftest import ROOT, make_settings
+from tests.ingest.test_cli import start_daemon
 from tests.support.server import LoopbackServer, Route, Seen
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -279,29 +280,9 @@ def test_sigterm_during_slow_work_exits_cleanly_and_loses_nothing(
     server: LoopbackServer, tmp_path: Path
 ) -> None:
     pages = 5
-    items = "".join(
-        f"<item><title>Slow {n}</title><link>/slow-{n}.html</link><guid>slow-{n}</guid></item>"
-        for n in range(pages)
-    )
-    server.add("/slow.rss", Route(rss(items), content_type="application/rss+xml"))
-    words = " ".join(f"w{i}" for i in range(150))
-    for n in range(pages):
-        body = (
-            f"<html><body><article><h1>Slow {n}</h1><p>Page {n}. {words} end {n}.</p></article></body></html>"
-        )
-        server.add(f"/slow-{n}.html", Route(body.encode(), delay=1.5))
-    database = tmp_path / "ingest.db"
-    config = tmp_path / "ingest.toml"
-    config.write_text(
-        f'database_url = "sqlite:///{database}"\nworkers = 1\n[daemon]\nshutdown_grace = "1s"\n'
-        '[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nper_host_concurrency = 1\nrespect_robots_txt = false\n'
-        f'[[sources]]\nname = "slow"\nurl = "{server.url("/slow.rss")}"\n'
-    )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.hits["/slow-0.html"] == 0:
-        time.sleep(0.05)
+    config, database = _slow_site(server, tmp_path, "slow", pages, delay=1.5, grace="1s")
+    daemon = start_daemon(config)
+    _wait_for_hit(server, "/slow-0.html")
     daemon.send_signal(signal.SIGTERM)
     stopped = time.monotonic()
     _, err = daemon.communicate(timeout=30)
@@ -491,28 +472,9 @@ def test_sigterm_lets_the_entries_in_flight_finish_within_the_grace_period(
     server: LoopbackServer, tmp_path: Path
 ) -> None:
     """The pass in flight is not cut short: what is being fetched is stored, nothing new is started."""
-    items = "".join(
-        f"<item><title>Slow {n}</title><link>/s-{n}.html</link><guid>s-{n}</guid></item>" for n in range(4)
-    )
-    server.add("/s.rss", Route(rss(items), content_type="application/rss+xml"))
-    words = " ".join(f"w{i}" for i in range(150))
-    for n in range(4):
-        body = (
-            f"<html><body><article><h1>Slow {n}</h1><p>Page {n}. {words} end {n}.</p></article></body></html>"
-        )
-        server.add(f"/s-{n}.html", Route(body.encode(), delay=1.0))
-    database = tmp_path / "ingest.db"
-    config = tmp_path / "ingest.toml"
-    config.write_text(
-        f'database_url = "sqlite:///{database}"\nworkers = 1\n[daemon]\nshutdown_grace = "20s"\n'
-        '[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nper_host_concurrency = 1\nrespect_robots_txt = false\n'
-        f'[[sources]]\nname = "slow"\nurl = "{server.url("/s.rss")}"\n'
-    )
-    daemon = subprocess.Popen([sys.executable, "-m", "ingest", "daemon", "--config", str(config)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.hits["/s-0.html"] == 0:
-        time.sleep(0.02)
+    config, database = _slow_site(server, tmp_path, "s", 4, delay=1.0, grace="20s")
+    daemon = start_daemon(config)
+    _wait_for_hit(server, "/s-0.html")
     daemon.send_signal(signal.SIGTERM)
     _, err = daemon.communicate(timeout=60)
     assert daemon.returncode == 0, err[-3000:]
@@ -523,3 +485,34 @@ def test_sigterm_lets_the_entries_in_flight_finish_within_the_grace_period(
         assert connection.execute("SELECT count(*) FROM article WHERE url LIKE '%/s-0.html'").fetchone() == (
             1,
         )
+
+
+def _slow_site(
+    server: LoopbackServer, tmp_path: Path, name: str, pages: int, delay: float, grace: str
+) -> tuple[Path, Path]:
+    """A feed of ``pages`` pages that each take ``delay`` seconds, one at a time: (config, database)."""
+    items = "".join(
+        f"<item><title>Slow {n}</title><link>/{name}-{n}.html</link><guid>{name}-{n}</guid></item>"
+        for n in range(pages)
+    )
+    server.add(f"/{name}.rss", Route(rss(items), content_type="application/rss+xml"))
+    words = " ".join(f"w{i}" for i in range(150))
+    for n in range(pages):
+        body = (
+            f"<html><body><article><h1>Slow {n}</h1><p>Page {n}. {words} end {n}.</p></article></body></html>"
+        )
+        server.add(f"/{name}-{n}.html", Route(body.encode(), delay=delay))
+    database = tmp_path / "ingest.db"
+    config = tmp_path / "ingest.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{database}"\nworkers = 1\n[daemon]\nshutdown_grace = "{grace}"\n'
+        '[fetch]\nallow_networks = ["127.0.0.0/8"]\nper_host_delay = 0\nper_host_concurrency = 1\nrespect_robots_txt = false\n'
+        f'[[sources]]\nname = "slow"\nurl = "{server.url(f"/{name}.rss")}"\n'
+    )
+    return config, database
+
+
+def _wait_for_hit(server: LoopbackServer, path: str, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and server.hits[path] == 0:
+        time.sleep(0.02)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,11 @@ from ingest import enclosures
 from ingest.enclosures import MAX_ENCLOSURES, parse_duration
 from ingest.models import EnclosureInfo
 from ingest.parse import parse_feed
-from storage import articles, migrate, prune, sightings, sources
+from storage import articles, prune, sightings, sources
 from storage import enclosures as stored
 from storage.articles import NewArticle
 from storage.db import Database
 from storage.sightings import NewSighting
-from storage.sources import SourceSpec
 from storage.tables import Sighting
 from tests.ingest.test_cli import ingest, json_lines, write_config
 from tests.support.server import LoopbackServer, Route
@@ -183,18 +181,6 @@ def test_the_sighting_json_round_trips_and_garbage_stores_nothing() -> None:
 # Storage, on SQLite and PostgreSQL
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[Database]:
-    database = Database(any_db_url)
-    migrate.upgrade(database)
-    with database.write() as session:
-        sources.sync_declared(
-            session, [SourceSpec("feed", "feed", "https://x.example/f", None, None, True, True)]
-        )
-    yield database
-    database.close()
 
 
 def test_an_article_holds_each_file_once_and_prune_removes_them(db: Database) -> None:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from storage import leases, migrate, sightings, sources
+from storage import leases, sightings, sources
 from storage.db import Database
 from storage.sightings import NewSighting
 from storage.sources import SourceSpec
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[Database]:
-    database = Database(any_db_url)
-    migrate.upgrade(database)
-    with database.write() as session:
-        sources.sync_declared(
-            session, [SourceSpec("feed", "feed", "https://x.example/f", None, None, True, True)]
-        )
-    yield database
-    database.close()
 
 
 def _entry(key: str) -> NewSighting:
