@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import sys
 import time
 
 import pytest
@@ -140,3 +141,33 @@ def test_connection_refused_is_a_fetch_error() -> None:
     with pytest.raises(FetchError) as raised:
         _get(LOOPBACK, "http://127.0.0.1:9/nothing-listens-here")
     assert raised.value.code == "fetch.connect"
+
+
+class _ImportWatch:
+    """A finder that records every module Python had to look for on disk."""
+
+    def __init__(self) -> None:
+        self.searched: list[str] = []
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        self.searched.append(name)
+
+
+def test_requests_do_not_search_the_disk_for_modules(server: LoopbackServer) -> None:
+    """httpcore asks for sniffio on each request's locks: a module that is not installed was looked
+    for on disk every time (a tenth of the main process's CPU in a large run)."""
+    url = server.add("/page", Route(b"<p>page</p>" * 100))
+
+    async def fetch_many() -> None:
+        async with HttpClient(LOOPBACK) as client:
+            await client.get(url, max_bytes=1 << 20)  # the first request may import what it needs
+            watch = _ImportWatch()
+            sys.meta_path.insert(0, watch)
+            try:
+                for _ in range(5):
+                    await client.get(url, max_bytes=1 << 20)
+            finally:
+                sys.meta_path.remove(watch)
+            assert watch.searched == []
+
+    asyncio.run(fetch_many())
