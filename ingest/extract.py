@@ -167,9 +167,10 @@ def _is_article(text: str, summary: str) -> bool:
 def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, summary: str) -> Extracted:
     """Put back a standfirst the extractor left out: a block of the page that says what the page's
     description (or the feed's summary) says, when the body does not contain it."""
-    body = text_key(found.text)
-    for candidate in (found.description, summary):
-        if not candidate or text_key(candidate.rstrip(" .…")) in body:
+    candidates = [candidate for candidate in (found.description, summary) if candidate]
+    body = text_key(found.text) if candidates else ""
+    for candidate in candidates:
+        if text_key(candidate.rstrip(" .…")) in body:
             continue
         visible = find_visible(tree, candidate)
         if visible and text_key(visible) not in body:

@@ -161,8 +161,6 @@ def find_visible(tree: lxml.html.HtmlElement, text: str) -> str | None:
     # One word, the longest of the first few: the page may space or break words differently.
     for node in _TEXT_CONTAINING(tree, needle=max(words[:4], key=len)):
         element = node.getparent()
-        if element is None or any(ancestor.tag in _CHROME for ancestor in element.iterancestors()):
-            continue
         while element is not None and element.tag not in _CHROME:
             content = " ".join(element.text_content().split())
             key = text_key(content)
@@ -175,4 +173,7 @@ def find_visible(tree: lxml.html.HtmlElement, text: str) -> str | None:
 
 
 _CHROME = frozenset({"nav", "footer", "aside", "form", "script", "style", "noscript", "template", "head"})
-_TEXT_CONTAINING = etree.XPath("//text()[contains(., $needle)]")
+# Text nodes outside the chrome, found by libxml2 (checking the ancestors in Python made an element
+# proxy for each of them).
+_IN_CHROME = " or ".join(f"self::{tag}" for tag in sorted(_CHROME))
+_TEXT_CONTAINING = etree.XPath(f"//text()[contains(., $needle)][not(ancestor::*[{_IN_CHROME}])]")

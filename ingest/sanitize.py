@@ -9,6 +9,7 @@ frames, and links only to http, https and mailto.
 from __future__ import annotations
 
 import html
+from functools import cache
 from importlib.metadata import version
 
 import nh3
@@ -71,17 +72,20 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _HEADINGS = {"h1": "h2"}  # the article's own title is stored apart; any other h1 becomes a section heading
 
 
+@cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: nh3.clean with options builds a new sanitiser on every call (a fifth of its cost).
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
 def sanitize(markup: str) -> str:
-    return str(
-        nh3.clean(
-            markup,
-            tags=set(ALLOWED_TAGS),
-            attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-            url_schemes=set(URL_SCHEMES),
-            link_rel="noopener noreferrer nofollow",
-            strip_comments=True,
-        )
-    ).strip()
+    return str(_cleaner().clean(markup)).strip()
 
 
 def article_html(markup: etree._Element | None, text: str, dateline: str | None) -> str:
