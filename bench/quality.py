@@ -191,20 +191,20 @@ def report(name: str, cases: list[Case], repeat: int, show: int) -> None:
 def stage_times(case: Case, timed: Callable[[str, Callable[[], Any]], Any]) -> None:
     """One page through each stage of ours, and through plain trafilatura, each timed."""
     from trafilatura.htmlprocessing import convert_to_html
-    from trafilatura.utils import load_html
 
     from ingest.dedupe import content_hash
-    from ingest.extract import PRIMARY
-    from ingest.html import unwrap_layout_tables
+    from ingest.extract import PRIMARY, parse_page
+    from ingest.html import strip_never_text, unwrap_layout_tables
     from ingest.langid import detect_language
     from ingest.metadata import page_metadata
     from ingest.sanitize import article_html
     from ingest.textrules import clean_body
 
     timed("plain trafilatura.extract", lambda: plain(case))
-    tree = timed("parse", lambda: load_html(case.html))
+    tree = timed("parse", lambda: parse_page(case.html))
     meta = timed("page metadata", lambda: page_metadata(tree))
     timed("layout tables", lambda: unwrap_layout_tables(tree))
+    timed("never-text elements", lambda: strip_never_text(tree))
     found = timed(
         "trafilatura (our settings)",
         lambda: trafilatura.bare_extraction(tree, with_metadata=False, **PRIMARY),

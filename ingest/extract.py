@@ -23,7 +23,7 @@ import trafilatura
 from charset_normalizer import from_bytes
 from lxml import etree
 from trafilatura.htmlprocessing import convert_to_html
-from trafilatura.utils import load_html
+from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
 from ingest import siterules
 from ingest.errors import ExtractError
@@ -68,7 +68,7 @@ def _from_text(page: Page, hints: EntryHints) -> Extracted:
 
 def _from_html(page: Page, hints: EntryHints) -> Extracted:
     try:
-        tree = load_html(page.body)
+        tree = parse_page(page.body)
     except Exception as exc:  # lxml refuses some byte sequences outright
         return _from_feed(hints, f"{page.final_url} cannot be parsed as HTML: {exc}")
     if tree is None:
@@ -89,6 +89,53 @@ def _from_html(page: Page, hints: EntryHints) -> Extracted:
         if found is not None and (best is None or len(found.text) > len(best.text)):
             best = found
     return _fallback(page, hints, meta, best)
+
+
+# lxml.html's parser chooses each element's Python class with a Python callback (forms get classes
+# of their own), run whenever an element is touched from Python, and trafilatura and its readability
+# touch hundreds of thousands a page. The same classes chosen in C, every element an HtmlElement
+# (nothing here uses the form classes), made extraction a quarter faster with the same output.
+_PARSER = etree.HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
+
+def parse_page(body: bytes) -> lxml.html.HtmlElement | None:
+    """The page's tree: trafilatura's ``load_html`` step for step (its decoding and repairs, the
+    same parser options, the same retry on bytes, the same refusal of what is not HTML), with the
+    parser above. None when it is not HTML."""
+    text = decode_file(body)
+    beginning = text[:50].lower()
+    dubious = is_dubious_html(beginning)
+    text = repair_faulty_html(text, beginning)
+    retried = False
+    tree: lxml.html.HtmlElement | None = None
+    try:
+        tree = lxml.html.fromstring(text, parser=_PARSER)
+    except ValueError:  # a string with an encoding declaration: lxml wants its bytes
+        tree, retried = _parse_bytes(text), True
+    except Exception:  # lxml refuses some documents outright; as bytes they may pass
+        tree = None
+    if (tree is None or len(tree) < 1) and not retried:
+        tree = _parse_bytes(text)
+    if tree is not None and dubious and len(tree) < 2:
+        return None
+    return tree
+
+
+def _parse_bytes(text: str) -> lxml.html.HtmlElement | None:
+    try:
+        return lxml.html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except Exception:  # lxml refuses some documents outright, as bytes too
+        return None
 
 
 def site_rule_for(url: str) -> siterules.SiteRule | None:
