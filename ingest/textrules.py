@@ -24,7 +24,9 @@ from ingest.html import text_key
 
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SPACES = re.compile(r"[^\S\n]+")
+# Runs of spaces and single other spaces (tabs, no-break spaces), not every single space: matching
+# each of them made this the costliest rule.
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _CLOSERS = "\"'”’»)]"
 _TERMINAL = ".!?…"
 PAYWALL_LINE_CHARS = 250  # a paywall box is made of short lines
@@ -120,7 +122,7 @@ def ends_sentence(line: str) -> bool:
 
 
 def _last_word(line: str) -> str:
-    words = line.split()
+    words = line.rsplit(None, 1)  # the last word only: no list of every word of a long line
     return words[-1].casefold() if words else ""
 
 
@@ -157,7 +159,8 @@ def cut_paywall(lines: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     start = len(lines)
     while start > max(1, len(lines) - TAIL_LINES) and len(lines[start - 1]) <= PAYWALL_LINE_CHARS:
         start -= 1
-    named = [any(phrase in line.casefold() for phrase in phrases) for line in lines[start:]]
+    folded = [line.casefold() for line in lines[start:]]  # once a line, not once a phrase
+    named = [any(phrase in line for phrase in phrases) for line in folded]
     for offset, index in enumerate(range(start, len(lines))):
         first = lines[index]
         if not named[offset] or len(first) > 150:

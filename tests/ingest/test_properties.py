@@ -84,6 +84,15 @@ def test_unicode_and_inline_cleaning_are_idempotent(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\xa0\u2009\u3000\x0b\x0c\x85\u2028ab"), max_size=60))
+def test_every_run_of_spaces_becomes_one_space(text: str) -> None:
+    """Whatever the mix of spaces, tabs and no-break spaces, a line holds single spaces only."""
+    for line in clean_unicode(text).split("\n"):
+        assert not re.search(r"[^\S\n]{2,}|[^\S\n ]", line), repr(line)
+        assert line == line.strip()
+
+
+@settings(max_examples=300, deadline=None)
 @given(texts, st.one_of(st.none(), sentences))
 def test_body_cleaning_is_idempotent(text: str, title: str | None) -> None:
     once = clean_body(text, title)
