@@ -159,14 +159,20 @@ def find_visible(tree: lxml.html.HtmlElement, text: str) -> str | None:
     # Let libxml2 find the text nodes holding an opening word (cheap: no element's whole string is
     # built), then climb from each to the block that says the whole description.
     # One word, the longest of the first few: the page may space or break words differently.
+    longest = len(wanted) * 1.5
     for node in _TEXT_CONTAINING(tree, needle=max(words[:4], key=len)):
         element = node.getparent()
         while element is not None and element.tag not in _CHROME:
-            content = " ".join(element.text_content().split())
+            raw = element.text_content()
+            # A block's key is at least as long as the key of its beginning: the beginning alone
+            # tells a block far too long (the article's whole body, say), without reading it all.
+            if len(raw) > 8 * longest and len(text_key(raw[: int(8 * longest)])) > longest:
+                break
+            content = " ".join(raw.split())
             key = text_key(content)
-            if key == wanted or (key.startswith(wanted) and len(key) < len(wanted) * 1.5):
+            if key == wanted or (key.startswith(wanted) and len(key) < longest):
                 return content
-            if len(key) > len(wanted) * 1.5:
+            if len(key) > longest:
                 break
             element = element.getparent()
     return None

@@ -40,8 +40,8 @@ def test_primary_extraction_with_page_metadata() -> None:
 
 
 def test_second_configuration_when_the_first_yields_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A first configuration that filters out French pages stands for one that finds nothing.
-    failing = {**PRIMARY, "target_language": "de"}
+    # A first configuration that prunes every paragraph and heading stands for one that finds nothing.
+    failing = {**PRIMARY, "prune_xpath": "//p|//h1|//h2|//div"}
     monkeypatch.setattr(
         extract_module, "ATTEMPTS", (("trafilatura", failing), ("trafilatura-recall", SECONDARY))
     )
