@@ -31,11 +31,16 @@ def link_key(link: str) -> str:
     return digest(link)
 
 
-def content_hash(text: str) -> str:
+def content_hash(text: str, key: str | None = None) -> str:
     """Hash of the text's words, case-folded: copies that differ only in spacing,
-    punctuation or case hash the same."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    return hashlib.sha256(" ".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+    punctuation or case hash the same.
+
+    ``key``: the text's words as :func:`ingest.html.text_key` gives them, when the caller has them;
+    they are the words hashed whenever the text is NFKC already (almost always), saving a reading.
+    """
+    if key is None or not unicodedata.is_normalized("NFKC", text):
+        key = " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:

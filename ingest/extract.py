@@ -43,7 +43,8 @@ PRIMARY = {"include_comments": False, "include_tables": True, "deduplicate": Fal
 SECONDARY = {"favor_recall": True, "include_comments": False, "include_tables": True, "deduplicate": False}
 ATTEMPTS = (("trafilatura", PRIMARY), ("trafilatura-recall", SECONDARY))
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.I)
-_CONTENT_WORD = re.compile(r"\w{4,}")
+CONTENT_WORD_CHARS = 4
+_CONTENT_WORD = re.compile(rf"\w{{{CONTENT_WORD_CHARS},}}")
 
 
 def extract(page: Page | None, hints: EntryHints) -> Extracted:
@@ -79,16 +80,22 @@ def _from_html(page: Page, hints: EntryHints) -> Extracted:
     unwrap_layout_tables(tree)
     strip_never_text(tree)  # after the metadata (in <head>) and the site rule have seen the page
     summary = html_text(hints.summary or "")
-    if ruled is not None and _is_article(ruled.text, summary):
-        return _with_standfirst(ruled, tree, summary)
+    if ruled is not None and (article := _as_article(ruled, tree, summary)) is not None:
+        return article
     best: Extracted | None = None
     for name, options in ATTEMPTS:
         found = _trafilatura(tree, page.final_url, options, name, meta)
-        if found is not None and _is_article(found.text, summary):
-            return _with_standfirst(found, tree, summary)
+        if found is not None and (article := _as_article(found, tree, summary)) is not None:
+            return article
         if found is not None and (best is None or len(found.text) > len(best.text)):
             best = found
     return _fallback(page, hints, meta, best)
+
+
+def _as_article(found: Extracted, tree: lxml.html.HtmlElement, summary: str) -> Extracted | None:
+    """``found`` with its standfirst when it is the article, else None (its words read once)."""
+    key = text_key(found.text)
+    return _with_standfirst(found, tree, summary, key) if _is_article(found.text, summary, key) else None
 
 
 # lxml.html's parser chooses each element's Python class with a Python callback (forms get classes
@@ -199,25 +206,25 @@ def _fallback(page: Page, hints: EntryHints, meta: PageMetadata, best: Extracted
     return best
 
 
-def _is_article(text: str, summary: str) -> bool:
+def _is_article(text: str, summary: str, key: str | None = None) -> bool:
     """Long enough, and not contradicting a substantial feed summary (a body sharing almost none of
-    its words is something else on the page: a teaser list, a gallery, another story)."""
+    its words is something else on the page: a teaser list, a gallery, another story).
+    ``key``: the text's :func:`text_key`, when the caller has it."""
     if len(text) < MIN_BODY_CHARS:
         return False
     summary_words = set(_CONTENT_WORD.findall(summary.casefold()))
     if len(summary_words) < SUMMARY_WORDS:
         return True
-    body = set(_CONTENT_WORD.findall(text.casefold()))
+    words = (key if key is not None else text_key(text)).split()
+    body = {word for word in words if len(word) >= CONTENT_WORD_CHARS}
     return len(summary_words & body) / len(summary_words) >= SUMMARY_OVERLAP
 
 
-def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, summary: str) -> Extracted:
+def _with_standfirst(found: Extracted, tree: lxml.html.HtmlElement, summary: str, body: str) -> Extracted:
     """Put back a standfirst the extractor left out: a block of the page that says what the page's
-    description (or the feed's summary) says, when the body does not contain it."""
-    candidates = [candidate for candidate in (found.description, summary) if candidate]
-    body = text_key(found.text) if candidates else ""
-    for candidate in candidates:
-        if text_key(candidate.rstrip(" .…")) in body:
+    description (or the feed's summary) says, when the body (``body``: its text_key) does not."""
+    for candidate in (found.description, summary):
+        if not candidate or text_key(candidate.rstrip(" .…")) in body:
             continue
         visible = find_visible(tree, candidate)
         if visible and text_key(visible) not in body:

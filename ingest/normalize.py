@@ -14,6 +14,7 @@ from dateutil import parser as date_parser
 
 from ingest import rules
 from ingest.dedupe import content_hash
+from ingest.html import text_key
 from ingest.langid import detect_language
 from ingest.models import ArticleDraft, EntryHints, Extracted
 from ingest.sanitize import SANITIZER_VERSION, article_html
@@ -106,6 +107,7 @@ def normalize(
     title = plausible_title(extracted.title, site) or plausible_title(hints.title, site)
     body = clean_body(extracted.text, title, site, related, paywall)
     text = body.text
+    key = text_key(text)  # its words, for the hash and for the HTML's blocks
     published_at, published_from = choose_date(
         extracted.published, hints.published_at, fetched_at, hints.first_seen_at
     )
@@ -118,11 +120,11 @@ def normalize(
         language=language_code(detect_language(text), extracted.language, hints.feed_language),
         site_name=site or body.site_name,
         text=text,
-        content_hash=content_hash(text),
+        content_hash=content_hash(text, key),
         extractor=extracted.extractor,
         extractor_version=extracted.extractor_version,
         normalizer_version=NORMALIZER_VERSION,
-        html=article_html(extracted.body_html, text, body.dateline),
+        html=article_html(extracted.body_html, text, body.dateline, key),
         sanitizer_version=SANITIZER_VERSION,
         dateline=body.dateline,
         published_from=published_from,

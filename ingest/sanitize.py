@@ -88,13 +88,17 @@ def sanitize(markup: str) -> str:
     return str(_cleaner().clean(markup)).strip()
 
 
-def article_html(markup: etree._Element | None, text: str, dateline: str | None) -> str:
+def article_html(
+    markup: etree._Element | None, text: str, dateline: str | None, key: str | None = None
+) -> str:
     """The blocks of ``markup`` (the extractor's simplified HTML tree) whose text the cleaned
-    ``text`` kept, sanitised; plain paragraphs when there is no markup."""
+    ``text`` kept, sanitised; plain paragraphs when there is no markup. ``key``: the text's
+    :func:`text_key`, when the caller has it."""
     body = None if markup is None else markup.find("body") if markup.tag == "html" else markup
     if body is None:
         return paragraphs_html(text)
-    kept_text = f" {text_key(text)} "  # padded: whole words only ("publicité" is not in "publicités")
+    # Padded: whole words only ("publicité" is not in "publicités").
+    kept_text = f" {key if key is not None else text_key(text)} "
     seen: set[str] = set()
     for block in list(body):
         if not isinstance(block.tag, str):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from ingest.dedupe import assign_keys, content_hash
+from ingest.html import text_key
 from ingest.models import RawEntry
 
 
@@ -70,6 +73,22 @@ def test_fragment_kept_only_where_it_tells_entries_apart() -> None:
     assert [e.link for e in entries] == [
         "https://x.example/live#u1", "https://x.example/live#u2", "https://x.example/story"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello,  World!\n\nSecond.",
+        "Ça coûte 12 € — «vraiment»",
+        "ﬁnal ｆｕｌｌ ｗｉｄｔｈ ①",
+        "Straße İstanbul",
+        "",
+    ],
+)
+def test_content_hash_is_the_same_with_the_key_given(text: str) -> None:
+    """The key saves a reading of the text; it must never change the hash (the ligature and the
+    full-width letters are not NFKC: their key is not used)."""
+    assert content_hash(text, text_key(text)) == content_hash(text)
 
 
 def test_content_hash_ignores_case_spacing_and_punctuation() -> None:
