@@ -40,6 +40,8 @@ def detect_language(text: str) -> str | None:
     sample = text[:SAMPLE_CHARS]
     if len(sample.strip()) < MIN_CHARS:
         return None
+    # fastText takes valid UTF-8 only: a lone surrogate (a JSON feed may escape one) becomes "?".
+    sample = sample.encode("utf-8", "replace").decode("utf-8")
     found = _detector().detect(sample, model=MODEL, k=1)
     if not found or float(found[0]["score"]) < MIN_PROBABILITY:
         return None

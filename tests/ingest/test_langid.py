@@ -36,6 +36,12 @@ def test_capitals_and_long_texts_are_identified() -> None:
     assert len(SAMPLES["pt"] * 20) > SAMPLE_CHARS
 
 
+@pytest.mark.parametrize("odd", ["\ud800", "\x00", "\u202e", "\ufeff", "🙂"])
+def test_odd_characters_do_not_stop_identification(odd: str) -> None:
+    """A lone surrogate (JSON feeds may escape one) made fastText raise."""
+    assert detect_language(SAMPLES["fr"].replace(" ", f" {odd}", 3)) == "fr"
+
+
 def test_lines_are_read_as_one_text() -> None:
     """fastText reads one line at a time: a paragraph break must not cut the sample."""
     assert detect_language(SAMPLES["es"].replace(", ", ",\n\n")) == "es"
