@@ -92,7 +92,10 @@ class TreeMemory:
 
 def _tree(root: int) -> list[int]:
     """The process and its descendants, from the kernel's per-thread lists of children: a few small
-    reads, where walking all of /proc costs milliseconds a sample (CPU the measured run would lose)."""
+    reads, where walking all of /proc costs milliseconds a sample (CPU the measured run would lose).
+    A kernel without those lists gets the walk of /proc."""
+    if not Path(f"/proc/{root}/task/{root}/children").exists():
+        return _tree_by_walk(root)
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -108,6 +111,24 @@ def _tree(root: int) -> list[int]:
                 )
             except OSError:
                 continue
+    return found
+
+
+def _tree_by_walk(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
     return found
 
 

