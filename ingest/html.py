@@ -41,8 +41,23 @@ _DROPPED = ("script", "style", "noscript", "template")
 _WORDS = re.compile(r"\w+")
 
 
+# What the parser would change in a fragment: markup, entities, and the characters libxml2 drops or
+# rewrites (controls, carriage returns, surrogates, two noncharacters). Text free of them is its own
+# visible text.
+_NOT_PLAIN = re.compile(r"[<&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def html_text(fragment: str) -> str:
     """Visible text of an HTML fragment, one line per block."""
+    if not fragment.strip():
+        return ""
+    if not _NOT_PLAIN.search(fragment):  # plain text (most feed summaries): no parser needed
+        return "\n".join(line.strip() for line in fragment.split("\n") if line.strip())
+    return parsed_text(fragment)
+
+
+def parsed_text(fragment: str) -> str:
+    """:func:`html_text` by the parser, whatever the fragment holds."""
     if not fragment.strip():
         return ""
     try:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import IngestError
+from ingest.html import html_text, parsed_text
 from ingest.models import ParsedFeed
 from ingest.parse import parse_feed
 from ingest.safexml import defuse
@@ -72,6 +73,17 @@ def test_defusing_is_idempotent_and_leaves_no_entity_declaration(body: bytes) ->
 
 def _without_comments(text: bytes) -> bytes:
     return re.sub(rb"<!--.*?(-->|$)", b"", text, flags=re.S)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=200), st.text(alphabet=st.sampled_from("ab \t\n\r\x00\x85\xa0<>&;"), max_size=40)
+    )
+)
+def test_plain_text_is_read_as_the_parser_reads_it(text: str) -> None:
+    """Fragments without markup skip the parser: they must come out exactly as it gives them."""
+    assert html_text(text) == parsed_text(text)
 
 
 @settings(max_examples=300, deadline=None)
