@@ -239,7 +239,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=("pages", "pages_holdout", "all"), default="all")
     parser.add_argument("--show", type=int, default=0, help="list the N worst pages of ours by F1")
-    parser.add_argument("--repeat", type=int, default=5, help="time each page this many times, keep the best")
+    parser.add_argument(
+        "--repeat", type=int, default=10, help="time each page this many times, keep the best"
+    )
     parser.add_argument("--breakdown", action="store_true", help="also time each stage of ours")
     args = parser.parse_args()
     sets = ["pages", "pages_holdout"] if args.set == "all" else [args.set]

@@ -18,7 +18,8 @@ article inside a heavy news template). Measured, in this order:
 - **memory**: the peak of the summed resident memory of the whole service (the main process, its
   extraction processes and their fork server), sampled every 100 ms; then again with a database ten
   times larger (its articles copied nine times under other sources) for the same amount of new work;
-- **scaling**: the run's time at a quarter, a half and all of the pages.
+- **scaling**: the run's time at a quarter, a half and all of the pages, back to back, and how far the
+  half lies from the straight line through the other two.
 """
 
 from __future__ import annotations
@@ -369,7 +370,7 @@ def measure(room: Newsroom, scratch: Path, args: argparse.Namespace) -> None:
         flush=True,
     )
     if not args.skip_scaling:
-        scaling(room, scratch, args.workers, first)
+        scaling(room, scratch, args.workers)
     if not args.skip_growth:  # last: it publishes a second round
         growth(room, scratch, database, args.workers, first)
 
@@ -407,16 +408,34 @@ def growth(room: Newsroom, scratch: Path, database: Path, workers: int, first: R
     )
 
 
-def scaling(room: Newsroom, scratch: Path, workers: int, first: Run) -> None:
-    print("scaling pages   seconds   per 1,000 pages", flush=True)
-    rows = []
-    for share in (4, 2):
+def scaling(room: Newsroom, scratch: Path, workers: int) -> None:
+    """A quarter, a half and all of the pages, run back to back (this shared machine's speed drifts
+    over minutes: the first run's figure, taken earlier, is not reused). Linear means a fixed start
+    (the pool's fork server importing the stages, the workers' first pages) plus the same time for
+    every further 1,000 pages: the half run is compared with the straight line through the others."""
+    print("scaling pages   seconds   per 1,000 pages   next pages, per 1,000", flush=True)
+    rows: list[tuple[int, float]] = []
+    for share in (4, 2, 1):
         feeds = range(room.feeds // share)
         run = run_ingest(write_config(scratch, room, scratch / f"part-{share}.db", feeds), workers)
-        rows.append((run.summary["articles_new"], run.duration_s))
-    rows.append((first.summary["articles_new"], first.duration_s))
-    for pages, seconds in rows:
-        print(f"        {pages:>5} {seconds:>9.1f} {seconds / int(pages) * 1000:>12.1f}", flush=True)
+        rows.append((int(run.summary["articles_new"]), run.duration_s))
+    for index, (pages, seconds) in enumerate(rows):
+        marginal = ""
+        if index:
+            before_pages, before_seconds = rows[index - 1]
+            marginal = f"{(seconds - before_seconds) / (pages - before_pages) * 1000:>12.1f}"
+        print(
+            f"        {pages:>5} {seconds:>9.1f} {seconds / pages * 1000:>12.1f}      {marginal}", flush=True
+        )
+    (small_pages, small_s), (middle_pages, middle_s), (large_pages, large_s) = rows
+    per_page = (large_s - small_s) / (large_pages - small_pages)
+    fixed = small_s - per_page * small_pages
+    on_line = fixed + per_page * middle_pages
+    print(
+        f"scaling straight line: {fixed:.1f} s to start + {per_page * 1000:.1f} s per 1,000 pages; "
+        f"the {middle_pages}-page run took {middle_s / on_line:.2f}x the line's {on_line:.1f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
