@@ -21,7 +21,8 @@ from ingest.sanitize import SANITIZER_VERSION, article_html
 from ingest.textrules import clean_body, clean_inline
 from ingest.urls import canonical_for
 
-NORMALIZER_VERSION = "2"
+# Raised when what the normaliser produces changes: 3 identifies the language with fastText.
+NORMALIZER_VERSION = "3"
 FUTURE_TOLERANCE = timedelta(hours=24)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_].*)?$", re.I)
