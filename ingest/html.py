@@ -49,8 +49,6 @@ _NOT_PLAIN = re.compile(r"[<&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\ufff
 
 def html_text(fragment: str) -> str:
     """Visible text of an HTML fragment, one line per block."""
-    if not fragment.strip():
-        return ""
     if not _NOT_PLAIN.search(fragment):  # plain text (most feed summaries): no parser needed
         return "\n".join(line.strip() for line in fragment.split("\n") if line.strip())
     return parsed_text(fragment)
